@@ -1,0 +1,223 @@
+"""Settings: read once from the environment (and an optional config file outside the repository) into a
+frozen object that is passed to whatever needs it.
+
+Precedence: environment variable > config file > default. The config file is TOML, found at
+``$ANALYTICS_CONFIG`` or ``~/.config/analytics/config.toml``; keys are the lower-case variable names
+(``whop_api_key = "..."``). Secrets are wrapped in :class:`Secret`, whose ``repr`` and ``str`` never show
+the value, so printing a settings object in a notebook, a log or a report cannot leak it.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from analytics.errors import ConfigError
+
+__all__ = ["Secret", "Settings", "load_settings"]
+
+DEFAULT_WHOP_API_BASE_URL = "https://api.whop.com/api/v1"
+DEFAULT_CONFIG_FILE = Path("~/.config/analytics/config.toml")
+
+
+class Secret:
+    """A secret string that never shows itself in ``repr``/``str``; call :meth:`reveal` where it is used."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """Return the secret value. Call this only at the point of use (an HTTP header, an HMAC key)."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
+def _mask_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparseable database URL>"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of the workbook.
+
+    Attributes
+    ----------
+    workspace:
+        Folder for the SQLite store, executed notebooks, reports and models (``ANALYTICS_WORKSPACE``,
+        default ``./workspace``).
+    database_url:
+        SQLAlchemy URL of the store (``ANALYTICS_DATABASE_URL``, default ``sqlite:///<workspace>/analytics.db``).
+    whop_api_key, whop_webhook_secret, openai_api_key, secret_key, whatsapp_app_secret:
+        Secrets (``WHOP_API_KEY``, ``WHOP_WEBHOOK_SECRET``, ``OPENAI_API_KEY``, ``ANALYTICS_SECRET_KEY``,
+        ``WHATSAPP_APP_SECRET``); ``None`` when unset.
+    whop_api_base_url:
+        Base URL of the Whop API v1 (``WHOP_API_BASE_URL``).
+    """
+
+    workspace: Path = Path("workspace")
+    database_url: str = ""
+    whop_api_base_url: str = DEFAULT_WHOP_API_BASE_URL
+    whop_api_key: Secret | None = field(default=None, repr=False)
+    whop_webhook_secret: Secret | None = field(default=None, repr=False)
+    whatsapp_app_secret: Secret | None = field(default=None, repr=False)
+    whatsapp_verify_token: Secret | None = field(default=None, repr=False)
+    openai_api_key: Secret | None = field(default=None, repr=False)
+    openai_base_url: str | None = None
+    openai_model: str = "gpt-4o-mini"
+    secret_key: Secret | None = field(default=None, repr=False)
+    reporting_currency: str = "usd"
+    sync_max_concurrency: int = 4
+    sync_requests_per_second: float = 20.0
+
+    def __post_init__(self) -> None:
+        if not self.database_url:
+            object.__setattr__(self, "database_url", f"sqlite:///{self.workspace / 'analytics.db'}")
+
+    def __repr__(self) -> str:
+        shown = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, Secret) or (f.name.endswith(("_key", "_secret", "_token")) and value):
+                shown.append(f"{f.name}=<set>")
+            elif f.name == "database_url":
+                shown.append(f"database_url={_mask_url(value)!r}")
+            else:
+                shown.append(f"{f.name}={value!r}")
+        return "Settings(" + ", ".join(shown) + ")"
+
+    __str__ = __repr__
+
+    def require(self, name: str) -> Secret:
+        """Return the secret ``name`` or raise :class:`ConfigError` saying which variable to set."""
+        value = getattr(self, name)
+        if not value:
+            raise ConfigError(
+                f"{_ENV_NAMES[name]} is not set: export it in the environment or put "
+                f"{name} = \"...\" in {DEFAULT_CONFIG_FILE} (a file outside the repository)."
+            )
+        assert isinstance(value, Secret)
+        return value
+
+    def replace(self, **changes: Any) -> Settings:
+        """Return a copy with some settings changed (for tests and the CLI's ``--workspace``)."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        if "workspace" in changes and "database_url" not in changes and values["database_url"] == (
+            f"sqlite:///{values['workspace'] / 'analytics.db'}"
+        ):
+            values["database_url"] = ""
+        values.update(changes)
+        return Settings(**values)
+
+
+_ENV_NAMES = {
+    "workspace": "ANALYTICS_WORKSPACE",
+    "database_url": "ANALYTICS_DATABASE_URL",
+    "whop_api_base_url": "WHOP_API_BASE_URL",
+    "whop_api_key": "WHOP_API_KEY",
+    "whop_webhook_secret": "WHOP_WEBHOOK_SECRET",
+    "whatsapp_app_secret": "WHATSAPP_APP_SECRET",
+    "whatsapp_verify_token": "WHATSAPP_VERIFY_TOKEN",
+    "openai_api_key": "OPENAI_API_KEY",
+    "openai_base_url": "OPENAI_BASE_URL",
+    "openai_model": "ANALYTICS_OPENAI_MODEL",
+    "secret_key": "ANALYTICS_SECRET_KEY",
+    "reporting_currency": "ANALYTICS_REPORTING_CURRENCY",
+    "sync_max_concurrency": "ANALYTICS_SYNC_MAX_CONCURRENCY",
+    "sync_requests_per_second": "ANALYTICS_SYNC_REQUESTS_PER_SECOND",
+}
+_SECRETS = {"whop_api_key", "whop_webhook_secret", "whatsapp_app_secret", "whatsapp_verify_token",
+            "openai_api_key", "secret_key"}
+
+
+def _inside_repository(path: Path) -> bool:
+    return any((parent / ".git").exists() for parent in path.resolve().parents)
+
+
+def _read_config_file(path: Path) -> dict[str, Any]:
+    if _inside_repository(path):
+        raise ConfigError(
+            f"config file {path} is inside a git repository; it may hold secrets, so keep it outside the "
+            f"repository (for example {DEFAULT_CONFIG_FILE}) and point ANALYTICS_CONFIG at it."
+        )
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"config file {path} cannot be read as TOML: {exc}. Fix or remove the file.") from exc
+    unknown = sorted(set(data) - set(_ENV_NAMES))
+    if unknown:
+        raise ConfigError(
+            f"config file {path}: unknown key(s) {', '.join(unknown)}; known keys: {', '.join(sorted(_ENV_NAMES))}."
+        )
+    return data
+
+
+def load_settings(environ: Mapping[str, str] | None = None, config_file: Path | None = None) -> Settings:
+    """Read the settings once from ``environ`` (default ``os.environ``) and the optional config file.
+
+    Raises
+    ------
+    ConfigError
+        A value cannot be parsed, or the config file is unreadable or inside a repository.
+    """
+    env = os.environ if environ is None else environ
+    if config_file is None:
+        explicit = env.get("ANALYTICS_CONFIG")
+        config_file = Path(explicit).expanduser() if explicit else DEFAULT_CONFIG_FILE.expanduser()
+        if explicit and not config_file.exists():
+            raise ConfigError(f"ANALYTICS_CONFIG points at {config_file}, which does not exist.")
+    file_values = _read_config_file(config_file) if config_file.exists() else {}
+
+    values: dict[str, Any] = {}
+    for name, var in _ENV_NAMES.items():
+        raw = env.get(var)
+        if raw is None or raw == "":
+            raw = file_values.get(name)
+        if raw is None or raw == "":
+            continue
+        if name in _SECRETS:
+            values[name] = Secret(str(raw))
+        elif name == "workspace":
+            values[name] = Path(str(raw)).expanduser()
+        elif name == "sync_max_concurrency":
+            values[name] = _parse_number(var, raw, int)
+        elif name == "sync_requests_per_second":
+            values[name] = _parse_number(var, raw, float)
+        elif name == "reporting_currency":
+            values[name] = str(raw).lower()
+        else:
+            values[name] = str(raw)
+    return Settings(**values)
+
+
+def _parse_number(var: str, raw: Any, kind: type[int] | type[float]) -> Any:
+    try:
+        value = kind(raw)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{var}={raw!r} is not a number; set it to a positive {kind.__name__}.") from exc
+    if value <= 0:
+        raise ConfigError(f"{var}={raw!r} must be positive.")
+    return value
