@@ -117,7 +117,7 @@ class Settings:
         if not value:
             raise ConfigError(
                 f"{_ENV_NAMES[name]} is not set: export it in the environment or put "
-                f"{name} = \"...\" in {DEFAULT_CONFIG_FILE} (a file outside the repository)."
+                f'{name} = "..." in {DEFAULT_CONFIG_FILE} (a file outside the repository).'
             )
         assert isinstance(value, Secret)
         return value
@@ -125,8 +125,10 @@ class Settings:
     def replace(self, **changes: Any) -> Settings:
         """Return a copy with some settings changed (for tests and the CLI's ``--workspace``)."""
         values = {f.name: getattr(self, f.name) for f in fields(self)}
-        if "workspace" in changes and "database_url" not in changes and values["database_url"] == (
-            f"sqlite:///{values['workspace'] / 'analytics.db'}"
+        if (
+            "workspace" in changes
+            and "database_url" not in changes
+            and values["database_url"] == (f"sqlite:///{values['workspace'] / 'analytics.db'}")
         ):
             values["database_url"] = ""
         values.update(changes)
@@ -149,8 +151,14 @@ _ENV_NAMES = {
     "sync_max_concurrency": "ANALYTICS_SYNC_MAX_CONCURRENCY",
     "sync_requests_per_second": "ANALYTICS_SYNC_REQUESTS_PER_SECOND",
 }
-_SECRETS = {"whop_api_key", "whop_webhook_secret", "whatsapp_app_secret", "whatsapp_verify_token",
-            "openai_api_key", "secret_key"}
+_SECRETS = {
+    "whop_api_key",
+    "whop_webhook_secret",
+    "whatsapp_app_secret",
+    "whatsapp_verify_token",
+    "openai_api_key",
+    "secret_key",
+}
 
 
 def _inside_repository(path: Path) -> bool:

@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
 from analytics.errors import StoreError
+from analytics.store.types import epoch_us_to_datetime
 
 __all__ = ["create_store_engine", "dialect_name"]
 
 
+def _local_date(epoch_us: int | None, tz: str) -> str | None:
+    """SQLite function ``analytics_local_date(us, tz)``: the ISO calendar date of an instant in a time zone."""
+    if epoch_us is None:
+        return None
+    return epoch_us_to_datetime(epoch_us).astimezone(_zone(tz)).date().isoformat()
+
+
+@functools.lru_cache(maxsize=64)
+def _zone(tz: str) -> ZoneInfo:
+    return ZoneInfo(tz)
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.create_function("analytics_local_date", 2, _local_date, deterministic=True)
     cursor = dbapi_connection.cursor()
     # WAL: dashboard kernels keep reading while a sync or an import writes.
     cursor.execute("PRAGMA journal_mode=WAL")

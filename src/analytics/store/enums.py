@@ -8,20 +8,64 @@ from __future__ import annotations
 __all__ = ["ENUMS"]
 
 MEMBERSHIP_STATUSES = frozenset(
-    {"trialing", "active", "past_due", "completed", "canceled", "expired", "unresolved", "drafted", "canceling"}
+    {
+        "trialing",
+        "active",
+        "past_due",
+        "completed",
+        "canceled",
+        "expired",
+        "unresolved",
+        "drafted",
+        "canceling",
+    }
 )
 CANCEL_OPTIONS = frozenset(
-    {"too_expensive", "switching", "missing_features", "technical_issues", "bad_experience", "unused", "other",
-     "testing"}
+    {
+        "too_expensive",
+        "switching",
+        "missing_features",
+        "technical_issues",
+        "bad_experience",
+        "unused",
+        "other",
+        "testing",
+    }
 )
 PAYMENT_STATUSES = frozenset({"draft", "open", "authorized", "paid", "pending", "uncollectible", "unresolved", "void"})
 PAYMENT_SUBSTATUSES = frozenset(
-    {"succeeded", "requires_capture", "pending", "failed", "blocked", "past_due", "canceled", "price_too_low",
-     "uncollectible", "refunded", "auto_refunded", "partially_refunded", "dispute_warning", "dispute_needs_response",
-     "dispute_warning_needs_response", "resolution_needs_response", "dispute_under_review",
-     "dispute_warning_under_review", "resolution_under_review", "dispute_won", "dispute_warning_closed",
-     "resolution_won", "dispute_lost", "dispute_closed", "resolution_lost", "drafted", "incomplete", "unresolved",
-     "open_dispute", "open_resolution"}
+    {
+        "succeeded",
+        "requires_capture",
+        "pending",
+        "failed",
+        "blocked",
+        "past_due",
+        "canceled",
+        "price_too_low",
+        "uncollectible",
+        "refunded",
+        "auto_refunded",
+        "partially_refunded",
+        "dispute_warning",
+        "dispute_needs_response",
+        "dispute_warning_needs_response",
+        "resolution_needs_response",
+        "dispute_under_review",
+        "dispute_warning_under_review",
+        "resolution_under_review",
+        "dispute_won",
+        "dispute_warning_closed",
+        "resolution_won",
+        "dispute_lost",
+        "dispute_closed",
+        "resolution_lost",
+        "drafted",
+        "incomplete",
+        "unresolved",
+        "open_dispute",
+        "open_resolution",
+    }
 )
 BILLING_REASONS = frozenset(
     {"subscription_create", "subscription_cycle", "subscription_update", "one_time", "manual", "subscription"}
@@ -31,8 +75,16 @@ REFUND_REASONS = frozenset(
     {"duplicate", "fraudulent", "requested_by_customer", "expired_uncaptured_charge", "dispute_alert"}
 )
 DISPUTE_STATUSES = frozenset(
-    {"warning_needs_response", "warning_under_review", "warning_closed", "needs_response", "under_review", "won",
-     "lost", "closed"}
+    {
+        "warning_needs_response",
+        "warning_under_review",
+        "warning_closed",
+        "needs_response",
+        "under_review",
+        "won",
+        "lost",
+        "closed",
+    }
 )
 PLAN_TYPES = frozenset({"renewal", "one_time"})
 MEMBER_STATUSES = frozenset({"joined", "left"})
@@ -41,15 +93,42 @@ PROMO_DURATIONS = frozenset({"forever", "once", "repeating"})
 PROMO_STATUSES = frozenset({"active", "inactive", "archived", "expired"})
 LESSON_TYPES = frozenset({"text", "video", "pdf", "multi", "quiz", "knowledge_check"})
 ACTIVITY_KINDS = frozenset(
-    {"login", "message", "post", "comment", "reaction", "view", "post_view", "lesson_view", "lesson_start",
-     "lesson_complete", "download", "funnel_view", "checkout_start", "purchase"}
+    {
+        "login",
+        "message",
+        "post",
+        "comment",
+        "reaction",
+        "view",
+        "post_view",
+        "lesson_view",
+        "lesson_start",
+        "lesson_complete",
+        "download",
+        "funnel_view",
+        "checkout_start",
+        "purchase",
+    }
 )
 WA_MESSAGE_STATUSES = frozenset({"accepted", "sent", "delivered", "read", "played", "failed", "received"})
 WA_DIRECTIONS = frozenset({"inbound", "outbound"})
 AFFILIATE_STATUSES = frozenset({"active", "archived", "deleted"})
 COMMISSION_STATUSES = frozenset({"pending", "approved", "paid", "reversed", "held"})
-SHARE_PLATFORMS = frozenset({"x", "instagram", "tiktok", "youtube", "discord", "whatsapp", "telegram", "email",
-                             "facebook", "reddit", "other"})
+SHARE_PLATFORMS = frozenset(
+    {
+        "x",
+        "instagram",
+        "tiktok",
+        "youtube",
+        "discord",
+        "whatsapp",
+        "telegram",
+        "email",
+        "facebook",
+        "reddit",
+        "other",
+    }
+)
 
 ENUMS: dict[tuple[str, str], frozenset[str]] = {
     ("memberships", "status"): MEMBERSHIP_STATUSES,

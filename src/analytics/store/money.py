@@ -10,11 +10,51 @@ __all__ = ["CURRENCY_EXPONENTS", "from_minor", "is_currency", "to_minor"]
 
 # ISO 4217 minor-unit exponents for the currencies Whop settles in (lower-case, as Whop sends them).
 CURRENCY_EXPONENTS: dict[str, int] = {
-    "usd": 2, "eur": 2, "gbp": 2, "cad": 2, "aud": 2, "nzd": 2, "chf": 2, "sek": 2, "nok": 2, "dkk": 2,
-    "pln": 2, "czk": 2, "huf": 2, "ron": 2, "bgn": 2, "try": 2, "brl": 2, "mxn": 2, "ars": 2, "clp": 0,
-    "cop": 2, "pen": 2, "inr": 2, "idr": 2, "php": 2, "thb": 2, "myr": 2, "sgd": 2, "hkd": 2, "twd": 2,
-    "cny": 2, "jpy": 0, "krw": 0, "vnd": 0, "ils": 2, "aed": 2, "sar": 2, "zar": 2, "ngn": 2, "kes": 2,
-    "egp": 2, "kwd": 3, "bhd": 3, "omr": 3, "jod": 3,
+    "usd": 2,
+    "eur": 2,
+    "gbp": 2,
+    "cad": 2,
+    "aud": 2,
+    "nzd": 2,
+    "chf": 2,
+    "sek": 2,
+    "nok": 2,
+    "dkk": 2,
+    "pln": 2,
+    "czk": 2,
+    "huf": 2,
+    "ron": 2,
+    "bgn": 2,
+    "try": 2,
+    "brl": 2,
+    "mxn": 2,
+    "ars": 2,
+    "clp": 0,
+    "cop": 2,
+    "pen": 2,
+    "inr": 2,
+    "idr": 2,
+    "php": 2,
+    "thb": 2,
+    "myr": 2,
+    "sgd": 2,
+    "hkd": 2,
+    "twd": 2,
+    "cny": 2,
+    "jpy": 0,
+    "krw": 0,
+    "vnd": 0,
+    "ils": 2,
+    "aed": 2,
+    "sar": 2,
+    "zar": 2,
+    "ngn": 2,
+    "kes": 2,
+    "egp": 2,
+    "kwd": 3,
+    "bhd": 3,
+    "omr": 3,
+    "jod": 3,
 }
 
 
@@ -46,8 +86,7 @@ def to_minor(amount: Decimal | str | int, currency: str) -> int:
     scaled = value.scaleb(CURRENCY_EXPONENTS[currency])
     if scaled != scaled.to_integral_value():
         raise DataValidationError(
-            f"money amount {amount!r} has more decimals than {currency} allows "
-            f"({CURRENCY_EXPONENTS[currency]})"
+            f"money amount {amount!r} has more decimals than {currency} allows ({CURRENCY_EXPONENTS[currency]})"
         )
     return int(scaled.to_integral_value(rounding=ROUND_HALF_EVEN))
 

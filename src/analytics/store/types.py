@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-__all__ = ["EPOCH", "JSONType", "ExactDecimal", "UTCDateTime", "datetime_to_epoch_us", "epoch_us_to_datetime"]
+__all__ = ["EPOCH", "ExactDecimal", "JSONType", "UTCDateTime", "datetime_to_epoch_us", "epoch_us_to_datetime"]
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -59,9 +59,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         if not isinstance(value, datetime):
             raise TypeError(f"expected a datetime, got {type(value).__name__}: {value!r}")
         if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError(
-                f"timestamp {value.isoformat()} has no time zone; give it one (e.g. append 'Z' for UTC)"
-            )
+            raise ValueError(f"timestamp {value.isoformat()} has no time zone; give it one (e.g. append 'Z' for UTC)")
         value = value.astimezone(UTC)
         if dialect.name == "sqlite":
             return datetime_to_epoch_us(value)

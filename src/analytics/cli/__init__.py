@@ -1,0 +1,52 @@
+"""The ``analytics`` command line.
+
+Each command lives in the module of its stage (``store_commands``, ``demo_commands``, …) and is registered
+here; the group reads the settings once and passes them on.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from analytics.cli.context import CliContext, FriendlyGroup
+from analytics.cli.store_commands import init_command
+
+__all__ = ["cli", "main"]
+
+
+@click.group(cls=FriendlyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--workspace",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Workspace folder (default $ANALYTICS_WORKSPACE or ./workspace).",
+)
+@click.option(
+    "--database-url",
+    default=None,
+    metavar="URL",
+    help="Store URL (default $ANALYTICS_DATABASE_URL or a SQLite file in the workspace).",
+)
+@click.pass_context
+def cli(ctx: click.Context, workspace: Path | None, database_url: str | None) -> None:
+    """Creator Analytics Workbook: sync Whop data, compute metrics, write snapshots and reports.
+
+    \b
+    Start here:
+      analytics demo                 build a demo workspace end to end (./workspace)
+      analytics init                 create or upgrade the store
+      analytics import TABLE FILE…   load CSV/Parquet files into a table
+    Settings come from the environment (ANALYTICS_WORKSPACE, ANALYTICS_DATABASE_URL, WHOP_API_KEY, …);
+    run `analytics COMMAND --help` for each command.
+    """
+    ctx.obj = CliContext.from_options(workspace, database_url)
+
+
+cli.add_command(init_command)
+
+
+def main() -> None:
+    """Entry point of the ``analytics`` script."""
+    cli()

@@ -1,0 +1,62 @@
+"""What every CLI command shares: the settings (read once) and the store engine (opened on first use)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import click
+from sqlalchemy.engine import Engine
+
+from analytics.errors import AnalyticsError
+from analytics.settings import Settings, load_settings
+from analytics.store import create_store_engine, init_store
+
+__all__ = ["CliContext", "pass_cli"]
+
+
+@dataclass
+class CliContext:
+    """Settings plus a lazily opened engine, handed to every command."""
+
+    settings: Settings
+    _engine: Engine | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_options(cls, workspace: Path | None, database_url: str | None) -> CliContext:
+        settings = load_settings()
+        changes: dict[str, object] = {}
+        if workspace is not None:
+            changes["workspace"] = workspace
+        if database_url is not None:
+            changes["database_url"] = database_url
+        return cls(settings.replace(**changes) if changes else settings)
+
+    def engine(self, *, migrate: bool = True) -> Engine:
+        """The store engine; by default the schema is created or upgraded first."""
+        if self._engine is None:
+            self.settings.workspace.mkdir(parents=True, exist_ok=True)
+            self._engine = create_store_engine(self.settings.database_url)
+            if migrate:
+                init_store(self._engine)
+        return self._engine
+
+    def use_settings(self, settings: Settings) -> None:
+        """Switch to other settings (e.g. ``analytics demo --workspace``), closing any open engine."""
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+        self.settings = settings
+
+
+pass_cli = click.make_pass_decorator(CliContext)
+
+
+class FriendlyGroup(click.Group):
+    """A group that prints workbook errors as one clear line (exit code 1) instead of a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except AnalyticsError as exc:
+            raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
