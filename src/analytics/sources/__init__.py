@@ -1,0 +1,1 @@
+"""Where data comes from: Whop (API v1 sync and webhooks), WhatsApp webhooks, and file imports."""

@@ -1,0 +1,1 @@
+"""Whop: the fake API v1, the sync over HTTP, and the signed webhook receiver."""
