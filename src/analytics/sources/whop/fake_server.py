@@ -245,7 +245,8 @@ class FakeWhop:
             raise DataValidationError("first must be a whole number", column="first") from exc
         first = max(1, min(first, MAX_PAGE_SIZE))
         sort = listing.orders[order_name]
-        keys = (sort, table.c.account_id, table.c.id)
+        tenant = table.c.account_id if "account_id" in table.c else table.c.id  # accounts: keyed by id alone
+        keys = (sort, tenant, table.c.id)
         if params.get("after"):
             stmt = stmt.where(_after(keys, _decode_cursor(params["after"]), direction))
         ordering = [k.asc() if direction == "asc" else k.desc() for k in keys]
@@ -254,7 +255,7 @@ class FakeWhop:
             rows = conn.execute(stmt).mappings().all()
         more = len(rows) > first
         rows = rows[:first]
-        cursors = [_encode_cursor(r["_sort"], r["account_id"], r["id"]) for r in rows]
+        cursors = [_encode_cursor(r["_sort"], r.get("account_id", r["id"]), r["id"]) for r in rows]
         return {
             "data": [listing.shape.render(dict(r)) for r in rows],
             "page_info": {

@@ -31,7 +31,7 @@ class Fault:
     times:
         How many matching requests it hits; ``-1`` for every one (a server that stays down).
     path:
-        Only requests whose resource path starts with this (``"memberships"``); empty matches every API call.
+        Only requests to this resource (``"memberships"``, list or retrieve); empty matches every API call.
     skip:
         Let this many matching requests through before the fault starts.
     retry_after:
@@ -80,11 +80,18 @@ class FaultPlan:
             return [asdict(f) for f in self._faults]
 
     def take(self, resource: str) -> list[Fault]:
-        """The faults that fire for one request to ``resource`` (each firing uses up one of its ``times``)."""
+        """The faults that fire for one request to ``resource`` (each firing uses up one of its ``times``).
+
+        At most one failing fault (``rate_limit``/``server_error``) fires per request, the first in the plan;
+        ``slow`` and ``malformed`` faults combine with it.
+        """
         fired: list[Fault] = []
         with self._lock:
             for fault in list(self._faults):
-                if not resource.startswith(fault.path):
+                if fault.path and resource != fault.path:
+                    continue
+                blocking = fault.kind in ("rate_limit", "server_error")
+                if blocking and any(f.kind in ("rate_limit", "server_error") for f in fired):
                     continue
                 if fault.skip > 0:
                     fault.skip -= 1

@@ -180,6 +180,13 @@ class _AccountSync:
         if task.shape.resource == "course_lessons":
             self._lessons(task)
             return
+        if task.shape.resource == "chat_channels":
+            for product_id in task.parent["product_ids"]:
+                sub = Task(task.shape, checkpoint_key("chat_channels", product_id), "refresh",
+                           {**task.params, "product_id": product_id}, {"product_id": product_id})  # fmt: skip
+                self._add(task.label, self._listing(sub))
+            self._add(task.label, self._listing(Task(task.shape, task.key, "refresh", task.params)))
+            return
         with self.engine.connect() as conn:
             incremental = (
                 self.opts.since is not None

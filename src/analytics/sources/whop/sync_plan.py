@@ -106,10 +106,10 @@ def stage_one(account_id: str) -> list[Task]:
 
 def stage_two(account_id: str, product_ids: list[str]) -> list[Task]:
     """Resources listed under a parent from stage one, and affiliates (whose users must be members)."""
-    tasks = [_task("chat_channels", "refresh", account_id, "product_id", p) for p in product_ids]
-    tasks.append(_task("chat_channels", "refresh", account_id))
-    tasks.append(_task("affiliates", "refresh", account_id))
-    return tasks
+    # Channels are listed per product (the list model has no product; the filter tells it), then all of them:
+    # one task runs those listings in turn so no channel is counted twice.
+    channels = _task("chat_channels", "refresh", account_id, parent={"product_ids": product_ids})
+    return [channels, _task("affiliates", "refresh", account_id)]
 
 
 def stage_three(course_ids: list[str], channels: list[tuple[str, str | None]], experiences: list[str]) -> list[Task]:
