@@ -49,10 +49,24 @@ def test_the_official_sdk_reads_every_resource(fake_server: RunningServer, http:
         "forum_posts": len(list(client.forum_posts.list(experience_id="exp_forum"))),
     }
     assert counts == {
-        "memberships": 7, "members": 6, "payments": 9, "refunds": 1, "products": 2, "variants": 3, "plans": 3,
-        "promo_codes": 1, "affiliates": 1, "courses": 1, "course_chapters": 2, "course_lessons": 3,
-        "course_lesson_interactions": 4, "chat_channels": 1, "messages": 3, "forums": 1, "forum_posts": 3,
-    }  # fmt: skip
+        "memberships": 7,
+        "members": 6,
+        "payments": 9,
+        "refunds": 1,
+        "products": 2,
+        "variants": 3,
+        "plans": 3,
+        "promo_codes": 1,
+        "affiliates": 1,
+        "courses": 1,
+        "course_chapters": 2,
+        "course_lessons": 3,
+        "course_lesson_interactions": 4,
+        "chat_channels": 1,
+        "messages": 3,
+        "forums": 1,
+        "forum_posts": 3,
+    }
     membership = client.memberships.retrieve("mem_5")
     assert membership.renewal_price is not None and membership.renewal_price.amount == "15.00"  # promo: $20 - 25 %
     assert membership.cancel_at_period_end and membership.most_recent_action == "canceling_on"

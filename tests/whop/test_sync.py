@@ -34,10 +34,21 @@ def test_full_sync_equals_the_business_record_for_record(
     # 7 memberships in 4 pages of 2, 9 payments in 5 pages, …: every record inserted exactly once.
     inserted = {r: c.inserted for r, c in result.resources.items() if c.inserted}
     assert inserted == {
-        "products": 2, "variants": 3, "promo_codes": 1, "members": 6, "memberships": 7, "payments": 9, "refunds": 1,
-        "courses": 1, "course_lessons": 3, "course_lesson_interactions": 4, "chat_channels": 1, "messages": 3,
-        "forum_posts": 3, "affiliates": 1,
-    }  # fmt: skip
+        "products": 2,
+        "variants": 3,
+        "promo_codes": 1,
+        "members": 6,
+        "memberships": 7,
+        "payments": 9,
+        "refunds": 1,
+        "courses": 1,
+        "course_lessons": 3,
+        "course_lesson_interactions": 4,
+        "chat_channels": 1,
+        "messages": 3,
+        "forum_posts": 3,
+        "affiliates": 1,
+    }
     assert result.totals().quarantined == 0 and result.requests == client.requests
     with engine.connect() as conn:
         job = conn.execute(sa.select(job_runs)).mappings().one()

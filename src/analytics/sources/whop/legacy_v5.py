@@ -51,8 +51,11 @@ def _membership(conn: sa.Connection, event: str, data: Mapping[str, Any], ctx: P
         values["status"] = status
     if isinstance(data.get("cancel_at_period_end"), bool):
         values["cancel_at_period_end"] = data["cancel_at_period_end"]
-    for ours, theirs in (("current_period_start", "renewal_period_start"), ("current_period_end", "renewal_period_end"),
-                         ("expires_at", "expires_at")):  # fmt: skip
+    for ours, theirs in (
+        ("current_period_start", "renewal_period_start"),
+        ("current_period_end", "renewal_period_end"),
+        ("expires_at", "expires_at"),
+    ):
         if data.get(theirs) is not None:
             values[ours] = parse_time(data[theirs], theirs)
     before = _stored(conn, s.memberships, ctx.account_id, str(item_id))
@@ -94,8 +97,15 @@ def _payment(conn: sa.Connection, event: str, data: Mapping[str, Any], ctx: Pars
                 s.memberships.c.account_id == ctx.account_id, s.memberships.c.id == membership_id
             )
         ).scalar_one_or_none()
-        values.update(currency=currency, created_at=created, membership_id=membership_id, member_id=member,
-                      user_id=nested_id(data, "user"), plan_id=nested_id(data, "plan"), product_id=nested_id(data, "product"))  # fmt: skip
+        values.update(
+            currency=currency,
+            created_at=created,
+            membership_id=membership_id,
+            member_id=member,
+            user_id=nested_id(data, "user"),
+            plan_id=nested_id(data, "plan"),
+            product_id=nested_id(data, "product"),
+        )
     elif before.get("updated_at") and before["updated_at"] > at:
         return "stale"
     upsert_rows(

@@ -182,8 +182,13 @@ class _AccountSync:
             return
         if task.shape.resource == "chat_channels":
             for product_id in task.parent["product_ids"]:
-                sub = Task(task.shape, checkpoint_key("chat_channels", product_id), "refresh",
-                           {**task.params, "product_id": product_id}, {"product_id": product_id})  # fmt: skip
+                sub = Task(
+                    task.shape,
+                    checkpoint_key("chat_channels", product_id),
+                    "refresh",
+                    {**task.params, "product_id": product_id},
+                    {"product_id": product_id},
+                )
                 self._add(task.label, self._listing(sub))
             self._add(task.label, self._listing(Task(task.shape, task.key, "refresh", task.params)))
             return

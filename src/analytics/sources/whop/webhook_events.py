@@ -81,9 +81,13 @@ def _ensure_account(conn: sa.Connection, account_id: str) -> None:
 def _account_of(envelope: Mapping[str, Any]) -> str | None:
     data = obj(envelope, "data")
     found = (
-        envelope.get("account_id") or envelope.get("company_id") or envelope.get("company")
-        or data.get("account_id") or nested_id(data, "account") or nested_id(data, "company")
-    )  # fmt: skip
+        envelope.get("account_id")
+        or envelope.get("company_id")
+        or envelope.get("company")
+        or data.get("account_id")
+        or nested_id(data, "account")
+        or nested_id(data, "company")
+    )
     return str(found) if found else None
 
 
@@ -187,10 +191,18 @@ def process_inbox(engine: Engine, inbox_id: str, *, clock: Clock = utcnow) -> st
         with engine.begin() as conn:
             quarantine_rows(
                 conn,
-                [Rejected(source="webhook", table_name="webhook_inbox", reason=f"{row['event_type']} {inbox_id}: {exc}",
-                          raw=row["body"], account_id=row["account_id"], column_name=getattr(exc, "column", None))],
+                [
+                    Rejected(
+                        source="webhook",
+                        table_name="webhook_inbox",
+                        reason=f"{row['event_type']} {inbox_id}: {exc}",
+                        raw=row["body"],
+                        account_id=row["account_id"],
+                        column_name=getattr(exc, "column", None),
+                    )
+                ],
                 clock=clock,
-            )  # fmt: skip
+            )
             _mark(conn, inbox_id, "failed", note, clock)
         log.error("webhook %s (%s) failed: %s", inbox_id, row["event_type"], note)
     if status == "ignored":

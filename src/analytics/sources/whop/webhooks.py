@@ -137,9 +137,19 @@ class WebhookReceiver:
             upsert_rows(
                 conn,
                 box,
-                [{"id": inbox_id, "source": source, "account_id": str(account) if account else None,
-                  "event_type": str(envelope.get("type") or envelope.get("action") or "")[:64] or None,
-                  "received_at": self.clock(), "headers": kept, "body": text, "status": "received", "attempts": 0}],
+                [
+                    {
+                        "id": inbox_id,
+                        "source": source,
+                        "account_id": str(account) if account else None,
+                        "event_type": str(envelope.get("type") or envelope.get("action") or "")[:64] or None,
+                        "received_at": self.clock(),
+                        "headers": kept,
+                        "body": text,
+                        "status": "received",
+                        "attempts": 0,
+                    }
+                ],
                 update=[],
-            )  # fmt: skip
+            )
         return process_inbox(self.engine, inbox_id, clock=self.clock)
