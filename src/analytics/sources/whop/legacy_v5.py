@@ -39,6 +39,20 @@ def _stored(conn: sa.Connection, table: sa.Table, account_id: str, item_id: str)
     return dict(row) if row is not None else None
 
 
+def _write(conn: sa.Connection, table: sa.Table, row: dict[str, Any], *, exists: bool) -> None:
+    """Update the known record with the partial payload (only when it is newer), or insert a complete one."""
+    if not exists:
+        upsert_rows(conn, table, [row], where_newer="updated_at")
+        return
+    values = {k: v for k, v in row.items() if k not in ("account_id", "id")}
+    conn.execute(
+        sa.update(table)
+        .where(table.c.account_id == row["account_id"], table.c.id == row["id"])
+        .where(sa.or_(table.c.updated_at.is_(None), table.c.updated_at <= row["updated_at"]))
+        .values(**values)
+    )
+
+
 def _membership(conn: sa.Connection, event: str, data: Mapping[str, Any], ctx: ParseContext, at: datetime) -> str:
     item_id = data.get("id")
     if not item_id:
@@ -70,7 +84,7 @@ def _membership(conn: sa.Connection, event: str, data: Mapping[str, Any], ctx: P
     elif before.get("updated_at") and before["updated_at"] > at:
         return "stale"
     row = {"account_id": ctx.account_id, "id": str(item_id), **values}
-    upsert_rows(conn, s.memberships, [row], where_newer="updated_at")
+    _write(conn, s.memberships, row, exists=before is not None)
     append_status_changes(conn, [status_change(before, {**(before or {}), **row}, source="webhook")])
     return "applied"
 

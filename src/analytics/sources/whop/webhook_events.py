@@ -186,8 +186,8 @@ def process_inbox(engine: Engine, inbox_id: str, *, clock: Clock = utcnow) -> st
         with engine.begin() as conn:
             status, note = apply_delivery(conn, row["source"], row["body"], signed_at=parse_time(signed, "signed_at"))
             _mark(conn, inbox_id, status, note, clock)
-    except (DataValidationError, ValueError) as exc:
-        note = f"{type(exc).__name__}: {exc}"
+    except (DataValidationError, ValueError, sa.exc.SQLAlchemyError) as exc:
+        note = f"{type(exc).__name__}: {exc}".splitlines()[0][:2000]
         with engine.begin() as conn:
             quarantine_rows(
                 conn,

@@ -524,7 +524,7 @@ def render_refund_legacy(row: Mapping[str, Any], payment: Mapping[str, Any] | No
             "id": row["payment_id"],
             "created_at": iso((payment or {}).get("created_at") or row["created_at"]),
             "currency": currency,
-            "membership": {"id": payment["membership_id"]} if payment and payment.get("membership_id") else None,
+            "membership": None,
             "total": float_money(payment["total_minor"], currency) if payment else None,
         },
         "provider": row.get("provider") or "stripe",
