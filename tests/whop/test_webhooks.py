@@ -43,8 +43,13 @@ def deliver(receiver: tuple[WebhookReceiver, RunningServer]) -> Iterator[Deliver
     url = f"{receiver[1].url}{WEBHOOK_PATH}"
     with httpx.Client(timeout=10) as http:
 
-        def send(envelope: dict[str, Any], *, secret: str = WEBHOOK_SECRET, signed_at: datetime | None = None,
-                 headers: dict[str, str] | None = None) -> httpx.Response:  # fmt: skip
+        def send(
+            envelope: dict[str, Any],
+            *,
+            secret: str = WEBHOOK_SECRET,
+            signed_at: datetime | None = None,
+            headers: dict[str, str] | None = None,
+        ) -> httpx.Response:
             body = json.dumps(envelope)
             signed = sign_standard(secret, envelope["id"], body, signed_at or datetime.now(UTC))
             return http.post(url, content=body, headers=headers if headers is not None else signed)
@@ -106,8 +111,14 @@ def test_missing_forged_or_stale_signatures_get_401_and_nothing_is_stored(
     elif problem == "some headers":
         response = deliver(event, headers={"webhook-id": "msg_1"})
     else:
-        response = deliver(event, headers={"webhook-id": "msg_1", "webhook-timestamp": str(int(datetime.now(UTC).timestamp())),
-                                           "webhook-signature": "v1"})  # fmt: skip
+        response = deliver(
+            event,
+            headers={
+                "webhook-id": "msg_1",
+                "webhook-timestamp": str(int(datetime.now(UTC).timestamp())),
+                "webhook-signature": "v1",
+            },
+        )
     assert response.status_code == 401 and response.json()["error"]["type"] == "unauthorized"
     assert count(engine, webhook_inbox) == 0 and count(engine, memberships) == 0
     assert any("rejected a Whop webhook" in r.getMessage() for r in caplog.records)
@@ -143,14 +154,26 @@ def test_an_unknown_event_type_is_stored_ignored_and_reported(engine: Engine, de
     assert deliver(envelope("invoice.created", invoice, "msg_9")).json() == {"status": "ignored"}
     report = inbox_report(engine)
     assert report.to_dict("records") == [
-        {"source": "whop", "event_type": "invoice.created", "status": "ignored", "deliveries": 1,
-         "note": "unhandled event type 'invoice.created'"}
-    ]  # fmt: skip
+        {
+            "source": "whop",
+            "event_type": "invoice.created",
+            "status": "ignored",
+            "deliveries": 1,
+            "note": "unhandled event type 'invoice.created'",
+        }
+    ]
 
 
 def test_refund_webhooks_carry_a_float_amount(engine: Engine, deliver: Deliver) -> None:
-    refund = {"id": "rf_9", "amount": 10.43, "currency": "eur", "created_at": "2025-06-30T12:00:00.000Z", "provider": "stripe",
-              "status": "succeeded", "payment": {"id": "pay_8", "created_at": "2025-05-05T10:00:00.000Z", "currency": "eur"}}  # fmt: skip
+    refund = {
+        "id": "rf_9",
+        "amount": 10.43,
+        "currency": "eur",
+        "created_at": "2025-06-30T12:00:00.000Z",
+        "provider": "stripe",
+        "status": "succeeded",
+        "payment": {"id": "pay_8", "created_at": "2025-05-05T10:00:00.000Z", "currency": "eur"},
+    }
     assert deliver(envelope("refund.created", refund, "msg_r")).json() == {"status": "processed"}
     with engine.connect() as conn:
         row = conn.execute(sa.select(refunds)).mappings().one()
@@ -162,8 +185,14 @@ def test_legacy_v5_signatures(
 ) -> None:
     deliver(envelope("membership.activated", rendered(source_engine, "memberships", "mem_1"), "msg_1"))
     url = f"{receiver[1].url}{WEBHOOK_PATH}"
-    body = json.dumps({"action": "membership.went_invalid", "api_version": "v5", "company_id": "biz_tiny",
-                       "data": {"id": "mem_1", "status": "expired", "valid": False}}).encode()  # fmt: skip
+    body = json.dumps(
+        {
+            "action": "membership.went_invalid",
+            "api_version": "v5",
+            "company_id": "biz_tiny",
+            "data": {"id": "mem_1", "status": "expired", "valid": False},
+        }
+    ).encode()
     forged = httpx.post(url, content=body, headers=sign_v5("ws_wrong", body, datetime.now(UTC)))
     assert forged.status_code == 401 and stored(engine, "mem_1")["status"] == "active"
     stale = httpx.post(
@@ -199,9 +228,13 @@ def test_the_receiver_needs_a_secret(engine: Engine) -> None:
 
 
 def test_advancing_the_fake_delivers_signed_webhooks_that_keep_the_store_current(
-    engine: Engine, source_engine: Engine, fake: FakeWhop, fake_server: RunningServer,
-    receiver: tuple[WebhookReceiver, RunningServer], make_client: Callable[..., Any],
-) -> None:  # fmt: skip
+    engine: Engine,
+    source_engine: Engine,
+    fake: FakeWhop,
+    fake_server: RunningServer,
+    receiver: tuple[WebhookReceiver, RunningServer],
+    make_client: Callable[..., Any],
+) -> None:
     sync_whop(engine, make_client(), ["biz_tiny"], progress=False)
     hooks, server = receiver
     with httpx.Client(timeout=10) as http:
