@@ -1,15 +1,18 @@
 """Appending membership state changes to ``membership_status_changes`` as the sync and the webhooks see them.
 
-A row is the membership's state from ``changed_at`` on (status, plan, recurring price, period, cancel flag).
-Row ids are derived from the membership, the instant and the state, so replaying the same delivery or
-re-running a sync never appends the same change twice.
+Follows the history contract of :mod:`analytics.store.history`: a state is (``status``, ``plan_id``,
+``renewal_price_minor``, ``cancel_at_period_end``), a row is written only when it changes, the price is 0 while
+trialing and for one-time purchases, and the row key is ``msc_<membership id without mem_>_<NN>`` with NN the
+row's position in the membership's history. Memberships seen for the first time get their whole history
+derived from the API-visible data instead (``rebuild_status_changes``), see :func:`derive_history`.
 """
 
 from __future__ import annotations
 
-import hashlib
+import importlib
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from types import ModuleType
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,36 +20,54 @@ import sqlalchemy as sa
 from analytics.store.schema import membership_status_changes
 from analytics.store.upsert import upsert_rows
 
-__all__ = ["TRACKED", "append_status_changes", "status_change"]
+_history: ModuleType | None
+try:  # the derivation lives with the history contract (branch demo); without it first-seen states are appended
+    _history = importlib.import_module("analytics.store.history")
+except ImportError:  # pragma: no cover - depends on the merge order of branches
+    _history = None
 
-TRACKED = ("status", "plan_id", "currency", "renewal_price_minor", "billing_period_days", "cancel_at_period_end")
-"""Membership columns whose change starts a new history row."""
+__all__ = ["TRACKED", "append_status_changes", "can_derive", "derive_history", "status_change"]
+
+TRACKED = ("status", "plan_id", "renewal_price_minor", "cancel_at_period_end")
+"""The state tuple of the history contract."""
+
+
+def _price(state: Mapping[str, Any]) -> int | None:
+    if state.get("status") == "trialing" or not state.get("billing_period_days"):
+        return 0
+    price = state.get("renewal_price_minor")
+    return int(price) if price is not None else None
+
+
+def _state(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    return (row.get("status"), row.get("plan_id"), _price(row), bool(row.get("cancel_at_period_end")))
 
 
 def status_change(
     before: Mapping[str, Any] | None, after: Mapping[str, Any], *, source: str, at: datetime | None = None
 ) -> dict[str, Any] | None:
-    """The history row for ``before`` → ``after`` of one membership, or ``None`` when nothing tracked changed.
+    """The history row for ``before`` → ``after`` of one membership, or ``None`` when the state is unchanged.
 
     ``at`` defaults to the membership's ``created_at`` for a new membership and its ``updated_at`` otherwise.
+    The row's ``id`` is filled in by :func:`append_status_changes` (it depends on the stored history).
     """
-    if before is not None and all(before.get(c) == after.get(c) for c in TRACKED if c in after):
-        return None
-    changed_at = at or (after.get("created_at") if before is None else after.get("updated_at")) or after["created_at"]
-    status = after.get("status") or (before or {}).get("status")
-    key = f"{after['account_id']}|{after['id']}|{changed_at.isoformat()}|{status}|{after.get('cancel_at_period_end')}"
     merged = {**(before or {}), **after}
+    if before is not None and _state(before) == _state(merged):
+        return None
+    changed_at = (
+        at or (merged.get("created_at") if before is None else merged.get("updated_at")) or merged["created_at"]
+    )
     return {
-        "account_id": after["account_id"],
-        "id": "msc_" + hashlib.sha256(key.encode()).hexdigest()[:28],
-        "membership_id": after["id"],
+        "account_id": merged["account_id"],
+        "id": None,
+        "membership_id": merged["id"],
         "member_id": merged.get("member_id"),
         "changed_at": changed_at,
-        "status": status,
+        "status": merged.get("status"),
         "previous_status": before.get("status") if before is not None else None,
         "plan_id": merged.get("plan_id"),
         "currency": merged.get("currency"),
-        "renewal_price_minor": merged.get("renewal_price_minor"),
+        "renewal_price_minor": _price(merged),
         "billing_period_days": merged.get("billing_period_days"),
         "cancel_at_period_end": bool(merged.get("cancel_at_period_end")),
         "source": source,
@@ -54,6 +75,33 @@ def status_change(
 
 
 def append_status_changes(conn: sa.Connection, rows: Iterable[Mapping[str, Any] | None]) -> int:
-    """Insert the non-``None`` history rows (already present ids are left alone); returns how many were sent."""
+    """Append the non-``None`` rows after each membership's stored history; returns how many were written."""
+    t = membership_status_changes
     batch = [dict(r) for r in rows if r is not None]
-    return upsert_rows(conn, membership_status_changes, batch, update=[])
+    positions: dict[tuple[str, str], int] = {}
+    for row in batch:
+        key = (row["account_id"], row["membership_id"])
+        if key not in positions:
+            positions[key] = conn.execute(
+                sa.select(sa.func.count()).where(t.c.account_id == key[0], t.c.membership_id == key[1])
+            ).scalar_one()
+        positions[key] += 1
+        row["id"] = f"msc_{key[1].removeprefix('mem_')}_{positions[key]:02d}"
+    return upsert_rows(conn, t, batch, update=[])
+
+
+def can_derive() -> bool:
+    """Whether this build has the history derivation (``analytics.store.history.rebuild_status_changes``)."""
+    return _history is not None and hasattr(_history, "rebuild_status_changes")
+
+
+def derive_history(conn: sa.Connection, account_id: str, membership_ids: Iterable[str] | None, *, source: str) -> bool:
+    """Derive the history of first-seen memberships (``None``: all of the account's) from memberships and
+    payments; returns False when the derivation is not available in this build (then nothing is done)."""
+    if _history is None or not can_derive():
+        return False
+    ids = None if membership_ids is None else sorted(set(membership_ids))
+    if ids == []:
+        return True
+    _history.rebuild_status_changes(conn, account_id, source=source, membership_ids=ids)
+    return True

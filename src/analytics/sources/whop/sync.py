@@ -28,6 +28,7 @@ from analytics.clock import Clock, utcnow
 from analytics.sources.whop.checkpoints import checkpoint_key, finish_listing, load_checkpoint, save_progress
 from analytics.sources.whop.client import WhopClient
 from analytics.sources.whop.shapes import SHAPES, ParseContext, iso, parse_time
+from analytics.sources.whop.status_history import derive_history
 from analytics.sources.whop.sync_plan import Task, stage_one, stage_three, stage_two
 from analytics.sources.whop.sync_writer import Counts, parse_items, resolve_authors, write_rows
 from analytics.store import schema as s
@@ -132,6 +133,7 @@ class _AccountSync:
             )
         experiences = sorted(self.experiences | set(stored))
         self._stage(stage_three(list(courses), [(c.id, c.product_id) for c in channels], experiences))
+        self._derive_histories()
         for bar in self._bars.values():
             bar.close()
         return dict(self.counts)
@@ -157,6 +159,24 @@ class _AccountSync:
                     desc=f"{self.account_id} {resource}", unit=" items", disable=not self.opts.progress, leave=False
                 )
             return self._bars[resource]
+
+    def _derive_histories(self) -> None:
+        """Memberships without any history (first seen, or all after ``--full``) get it derived from the
+        memberships and payments now stored."""
+        m, h = s.memberships, s.membership_status_changes
+        with self.engine.begin() as conn:
+            if self.opts.full:
+                derive_history(conn, self.account_id, None, source="derived")
+                return
+            has_history = sa.select(h.c.membership_id).where(
+                h.c.account_id == self.account_id, h.c.membership_id == m.c.id
+            )
+            ids = (
+                conn.execute(sa.select(m.c.id).where(m.c.account_id == self.account_id, ~sa.exists(has_history)))
+                .scalars()
+                .all()
+            )
+            derive_history(conn, self.account_id, ids, source="derived")
 
     def _sync_account(self) -> None:
         item = self.client.retrieve("accounts", self.account_id)

@@ -18,6 +18,7 @@ import pydantic
 import sqlalchemy as sa
 
 from analytics.errors import DataValidationError
+from analytics.sources.whop import status_history
 from analytics.sources.whop.shapes import ParseContext, Shape
 from analytics.sources.whop.status_history import append_status_changes, status_change
 from analytics.store import schema
@@ -184,7 +185,10 @@ def write_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[Row], *, sou
         else:
             counts.updated += 1
         changed.append(row)
-        if table is schema.memberships:
+        # First-seen memberships get their whole history derived at the end of the sync when the derivation
+        # is available (status_history.derive_history); observed changes are appended as they are seen.
+        first_seen = old is None and status_history.can_derive()
+        if table is schema.memberships and not first_seen:
             history.append(status_change(dict(old) if old is not None else None, row, source=source))
     groups: dict[tuple[str, ...], list[Row]] = defaultdict(list)
     for row in changed:

@@ -52,9 +52,11 @@ Row = dict[str, Any]
 
 
 def _author(row: Mapping[str, Any]) -> dict[str, Any]:
-    summary = user_summary(row.get("_user_id") or row.get("member_id"), row.get("_display_name"), row.get("_username"))
+    """The user summary of a content item: the author member's user, else the row's own user (the creator)."""
+    user_id = row.get("_user_id") or row.get("user_id") or row.get("member_id")
+    summary = user_summary(user_id, row.get("_display_name"), row.get("_username"))
     if summary is None:
-        raise DataValidationError("content item has no author", column="user")
+        raise DataValidationError(f"{row.get('id')} has no author", column="user")
     summary.pop("profile_picture")
     return summary
 
@@ -355,7 +357,7 @@ def render_post(row: Mapping[str, Any]) -> dict[str, Any]:
         "view_count": int(row.get("view_count") or 0),
         "is_edited": False,
         "is_pinned": False,
-        "is_poster_admin": False,
+        "is_poster_admin": row.get("member_id") is None,
         "parent_id": row.get("parent_id"),
         "created_at": iso(row["created_at"]),
         "updated_at": iso(row.get("updated_at") or row["created_at"]),
