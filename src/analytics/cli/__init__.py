@@ -12,6 +12,7 @@ import click
 
 from analytics.cli.context import CliContext, FriendlyGroup
 from analytics.cli.store_commands import init_command
+from analytics.cli.whop_commands import fake_whop_command, sync_command, webhooks_command
 
 __all__ = ["cli", "main"]
 
@@ -45,6 +46,9 @@ def cli(ctx: click.Context, workspace: Path | None, database_url: str | None) ->
 
 
 cli.add_command(init_command)
+cli.add_command(sync_command)
+cli.add_command(webhooks_command)
+cli.add_command(fake_whop_command)
 
 
 def main() -> None:
