@@ -18,7 +18,7 @@ from analytics.sources.whop.shapes import SHAPES, Shape
 from analytics.store import schema as s
 from analytics.store.types import EPOCH, UTCDateTime
 
-__all__ = ["LISTINGS", "Listing"]
+__all__ = ["LISTINGS", "SERVING_INDEXES", "Listing", "prepare_source"]
 
 
 @dataclass(frozen=True)
@@ -397,4 +397,25 @@ def _build() -> dict[str, Listing]:
 
 
 LISTINGS: dict[str, Listing] = _build()
+
+SERVING_INDEXES = {
+    "ix_fake_whop_activity_channel": ("activity_events", ("object_id", "kind", "occurred_at")),
+    "ix_fake_whop_posts_experience": ("posts", ("experience_id", "created_at")),
+    "ix_fake_whop_interactions_course": ("lesson_interactions", ("course_id", "created_at")),
+    "ix_fake_whop_members_created": ("members", ("account_id", "created_at")),
+    "ix_fake_whop_refunds_created": ("refunds", ("account_id", "created_at")),
+}
+"""Indexes the fake creates on its source store so keyset pages stay fast on large businesses (they are not
+part of the store schema: only a store served by the fake needs them)."""
+
+
+def prepare_source(engine: Any) -> None:
+    """Create :data:`SERVING_INDEXES` on the source store if missing (idempotent; data is untouched)."""
+    detached = sa.MetaData()  # not the store's metadata: these indexes stay out of the schema and migrations
+    with engine.begin() as conn:
+        for name, (table, columns) in SERVING_INDEXES.items():
+            shadow = sa.Table(table, detached, *(sa.Column(c) for c in columns), extend_existing=True)
+            sa.Index(name, *(shadow.c[c] for c in columns)).create(conn, checkfirst=True)
+
+
 """Every list endpoint of the fake server by its path under ``/api/v1``."""

@@ -33,7 +33,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from analytics.errors import AnalyticsError, ConfigError, DataValidationError
-from analytics.sources.whop.fake_data import LISTINGS, Listing
+from analytics.sources.whop.fake_data import LISTINGS, Listing, prepare_source
 from analytics.sources.whop.faults import Fault, FaultPlan
 from analytics.sources.whop.shapes import parse_time
 from analytics.sources.whop.simulator import AdvanceResult, Simulator, WebhookTarget
@@ -102,6 +102,7 @@ class FakeWhop:
         if not api_key:
             raise ConfigError("the fake Whop API needs an api_key (WHOP_API_KEY)")
         self.engine = engine
+        prepare_source(engine)
         self._api_key = api_key
         self.faults = FaultPlan(faults)
         self.requests: Counter[str] = Counter()

@@ -45,7 +45,9 @@ def serve_in_thread(
     app: Any, *, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning"
 ) -> Iterator[RunningServer]:
     """Serve ``app`` in a daemon thread until the ``with`` block ends."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # proto=IPPROTO_TCP makes asyncio set TCP_NODELAY on accepted connections (it checks sock.proto); without it
+    # small responses wait out the peer's 40 ms delayed ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
