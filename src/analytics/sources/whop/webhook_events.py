@@ -29,8 +29,8 @@ from analytics.clock import Clock, utcnow
 from analytics.errors import DataValidationError
 from analytics.sources.whop import legacy_v5
 from analytics.sources.whop.shapes import SHAPES, ParseContext, parse_time
-from analytics.sources.whop.shapes.commerce import parse_refund_legacy
 from analytics.sources.whop.shapes.common import nested_id, obj
+from analytics.sources.whop.shapes.payments import parse_refund_legacy
 from analytics.sources.whop.status_history import append_status_changes, status_change
 from analytics.sources.whop.sync_writer import resolve_authors
 from analytics.store import schema as s

@@ -1,7 +1,6 @@
 """The one mapping between store rows and Whop v1 JSON, used by the fake server, the sync and the webhooks."""
 
 from analytics.sources.whop.shapes.catalog import ACCOUNTS, AFFILIATES, PLANS, PRODUCTS, PROMO_CODES, VARIANTS
-from analytics.sources.whop.shapes.commerce import MEMBERS, MEMBERSHIPS, PAYMENTS, REFUNDS
 from analytics.sources.whop.shapes.common import ParseContext, Shape, iso, money, parse_time
 from analytics.sources.whop.shapes.content import (
     CHAPTERS,
@@ -13,6 +12,8 @@ from analytics.sources.whop.shapes.content import (
     LESSONS,
     MESSAGES,
 )
+from analytics.sources.whop.shapes.memberships import MEMBERS, MEMBERSHIPS
+from analytics.sources.whop.shapes.payments import PAYMENTS, REFUNDS
 
 SHAPES: dict[str, Shape] = {
     s.resource: s

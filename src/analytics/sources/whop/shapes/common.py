@@ -18,11 +18,14 @@ import sqlalchemy as sa
 
 from analytics.errors import DataValidationError
 from analytics.store.enums import ENUMS
-from analytics.store.money import CURRENCY_EXPONENTS, from_minor, to_minor
+from analytics.store.money import CURRENCY_EXPONENTS, from_minor, is_currency, to_minor
 
 __all__ = [
+    "PLACEHOLDER_AVATAR",
     "ParseContext",
     "Shape",
+    "account_of",
+    "check_currency",
     "enum_value",
     "float_money",
     "float_to_minor",
@@ -34,6 +37,7 @@ __all__ = [
     "opt_int",
     "parse_time",
     "required",
+    "user_summary",
 ]
 
 Row = dict[str, Any]
@@ -219,3 +223,35 @@ def nested_id(item: Mapping[str, Any], name: str) -> str | None:
     if isinstance(value, str) and value:
         return value
     return None
+
+
+# --- shared by the commerce shapes ---------------------------------------------------------------------------
+
+PLACEHOLDER_AVATAR = "https://assets.whop.com/images/default-avatar.png"
+
+
+def user_summary(user_id: Any, name: Any, username: Any) -> dict[str, Any] | None:
+    """The ``{id, name, username, profile_picture}`` summary Whop nests in payments, members and content."""
+    if not user_id:
+        return None
+    return {
+        "id": user_id,
+        "name": name,
+        "username": username or str(user_id),
+        "profile_picture": {"url": PLACEHOLDER_AVATAR},
+    }
+
+
+def account_of(item: Mapping[str, Any], ctx: ParseContext, found: Any) -> str:
+    if found and found != ctx.account_id:
+        raise DataValidationError(
+            f"item belongs to account {found!r} but was listed for {ctx.account_id!r}", column="account_id"
+        )
+    return ctx.account_id
+
+
+def check_currency(code: Any, name: str) -> str:
+    text = str(code or "").lower()
+    if not is_currency(text):
+        raise DataValidationError(f"currency {code!r} is not a known lower-case ISO 4217 code", column=name)
+    return text

@@ -21,7 +21,6 @@ from whop_sdk.types.forum_post_list_item import ForumPostListItem
 from whop_sdk.types.message_list_item import MessageListItem
 
 from analytics.errors import DataValidationError
-from analytics.sources.whop.shapes.commerce import user_summary
 from analytics.sources.whop.shapes.common import (
     ParseContext,
     Shape,
@@ -32,6 +31,7 @@ from analytics.sources.whop.shapes.common import (
     opt_int,
     parse_time,
     required,
+    user_summary,
 )
 from analytics.store import schema
 
