@@ -18,7 +18,7 @@ from analytics.sources.whop.shapes import SHAPES, Shape
 from analytics.store import schema as s
 from analytics.store.types import EPOCH, UTCDateTime
 
-__all__ = ["LISTINGS", "SERVING_INDEXES", "Listing", "prepare_source"]
+__all__ = ["LISTINGS", "SERVING_INDEXES", "Listing", "membership_status_filter", "prepare_source"]
 
 
 @dataclass(frozen=True)
@@ -212,6 +212,36 @@ def _select_forums() -> sa.Select[Any]:
     )
 
 
+_LIVE = ("trialing", "active", "past_due")
+
+
+def membership_status_filter(values: list[str]) -> sa.ColumnElement[bool]:
+    """``status``/``statuses`` of ``GET /memberships`` as whop-sdk 2.6.0 documents them: ``trialing``, ``active``
+    and ``past_due`` exclude memberships set to cancel at period end, which the derived ``canceling`` bucket
+    matches; ``one_time`` and ``expiring`` match one-time purchases (without / with an expiry); ``paused``,
+    ``unclaimed`` and ``banned`` match nothing in a store (it keeps no such state)."""
+    m = s.memberships
+    clauses: list[sa.ColumnElement[bool]] = []
+    for value in values:
+        if value in _LIVE:
+            clauses.append(sa.and_(m.c.status == value, m.c.cancel_at_period_end.is_(False)))
+        elif value == "canceling":
+            clauses.append(
+                sa.or_(m.c.status == "canceling", sa.and_(m.c.status.in_(_LIVE), m.c.cancel_at_period_end.is_(True)))
+            )
+        elif value == "one_time":
+            clauses.append(
+                sa.and_(m.c.billing_period_days.is_(None), m.c.expires_at.is_(None), m.c.status == "completed")
+            )
+        elif value == "expiring":
+            clauses.append(
+                sa.and_(m.c.billing_period_days.is_(None), m.c.expires_at.is_not(None), m.c.status == "completed")
+            )
+        else:
+            clauses.append(m.c.status == value)
+    return sa.or_(*clauses)
+
+
 def _build() -> dict[str, Listing]:
     m, mem, pay, ref = s.memberships, s.members, s.payments, s.refunds
     plan_filters = {
@@ -237,8 +267,6 @@ def _build() -> dict[str, Listing]:
             m.c.created_at,
             {"created_at": m.c.created_at},
             filters={
-                "statuses": m.c.status,
-                "status": m.c.status,
                 "product_ids": m.c.product_id,
                 "product_id": m.c.product_id,
                 "plan_ids": m.c.plan_id,

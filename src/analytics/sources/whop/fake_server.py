@@ -33,7 +33,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from analytics.errors import AnalyticsError, ConfigError, DataValidationError
-from analytics.sources.whop.fake_data import LISTINGS, Listing, prepare_source
+from analytics.sources.whop.fake_data import LISTINGS, Listing, membership_status_filter, prepare_source
 from analytics.sources.whop.faults import Fault, FaultPlan
 from analytics.sources.whop.shapes import parse_time
 from analytics.sources.whop.simulator import AdvanceResult, Simulator, WebhookTarget
@@ -211,6 +211,10 @@ class FakeWhop:
         account = params.get("account_id") or params.get("company_id")
         if account and listing.account_param:
             stmt = stmt.where(table.c.account_id == account)
+        if listing.shape.resource == "memberships":
+            statuses = [*_values(params, "status"), *_values(params, "statuses")]
+            if statuses:
+                stmt = stmt.where(membership_status_filter(statuses))
         for name, column in listing.filters.items():
             values = _values(params, name)
             if name == "completed" and values:

@@ -90,7 +90,7 @@ def stage_one(account_id: str) -> list[Task]:
             "created",
             account_id,
             open_sets=({"statuses": list(OPEN_MEMBERSHIP_STATUSES)},),
-            open_local=lambda: sa.or_(m.c.status.in_(OPEN_MEMBERSHIP_STATUSES), m.c.cancel_at_period_end.is_(True)),
+            open_local=lambda: m.c.status.in_(OPEN_MEMBERSHIP_STATUSES),
         ),
         _task(
             "payments",
