@@ -11,6 +11,7 @@ they continue with a probability that rises with engagement, so completions fall
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -18,7 +19,8 @@ import pandas as pd
 
 from analytics.demo.activity import EventColumns, Intervals
 from analytics.demo.calendar import DAY, HISTORY_DAYS, HOUR
-from analytics.demo.frames import store_frame
+from analytics.demo.frames import or_none, store_frame
+from analytics.demo.ids import IdMaker
 from analytics.demo.population import Population
 
 __all__ = ["PostPlan", "course_progress", "plan_posts"]
@@ -79,9 +81,9 @@ class PostPlan:
                 "account_id": [account_id] * len(self.ids),
                 "id": self.ids,
                 "experience_id": [experience_id] * len(self.ids),
-                "member_id": np.where(has_author, member_ids, None),
+                "member_id": or_none(has_author, member_ids),
                 "user_id": np.where(has_author, user_ids, creator_user),
-                "parent_id": np.where(self.parent >= 0, self.ids[np.maximum(self.parent, 0)], None),
+                "parent_id": or_none(self.parent >= 0, self.ids[np.maximum(self.parent, 0)]),
                 "title": [None if p >= 0 else _TITLES[i % len(_TITLES)] for i, p in enumerate(self.parent.tolist())],
                 "view_count": self.views,
                 "comment_count": comments,
@@ -98,7 +100,7 @@ def plan_posts(
     ids: npt.NDArray[np.str_] | None,
     horizon: int,
     batch_members: int,
-    make_ids: object,
+    make_ids: IdMaker,
 ) -> PostPlan:
     """Plan the account's posts: instants follow the size of the community, authors are recent joiners."""
     n_top = max(1, round(POSTS_PER_MEMBER * pop.n))
@@ -127,7 +129,7 @@ def plan_posts(
     cands = np.minimum(cands, pop.n - 1)
     best = cands[np.arange(len(at)), np.argmax(pop.z[cands], axis=1)]
     author = np.where(hi > lo, best, -1)
-    post_ids = make_ids.take(len(at))  # type: ignore[attr-defined]
+    post_ids = make_ids.take(len(at))
     return PostPlan(
         post_ids,
         at,
@@ -178,13 +180,14 @@ def course_progress(
     lessons: pd.DataFrame,
     course_ids: list[str],
     horizon: int,
-) -> tuple[dict[str, npt.NDArray[object]], EventColumns]:
+) -> tuple[dict[str, npt.NDArray[Any]], EventColumns]:
     """Lesson interactions (columns) and lesson_view/lesson_complete/download events of a batch."""
-    rows: dict[str, list[npt.NDArray[object]]] = {
+    rows: dict[str, list[npt.NDArray[Any]]] = {
         k: [] for k in ("member", "lesson", "course", "created", "completed", "completed_at")
     }
     events: list[EventColumns] = []
-    for product, group in lessons.groupby("product", sort=True):
+    for product_key, group in lessons.groupby("product", sort=True):
+        product = int(str(product_key))
         sel = np.flatnonzero(iv.product == product)
         if len(sel) == 0:
             continue
@@ -211,7 +214,7 @@ def course_progress(
         completes &= done_at < end[:, None]
         r, c = np.nonzero(alive)
         lesson_ids = group["id"].to_numpy()[c]
-        course = course_ids[int(product)]
+        course = course_ids[product]
         rows["member"].append(member[r])
         rows["lesson"].append(lesson_ids)
         rows["course"].append(np.full(len(r), course, dtype=object))
@@ -229,7 +232,7 @@ def course_progress(
                 np.concatenate([view_at[r, c], done_at[r, c][comp], view_at[r, c][pdf] + 90]),
                 np.concatenate([lesson_ids, lesson_ids[comp], lesson_ids[pdf]]).astype(object),
                 np.full(len(r) + int(comp.sum()) + int(pdf.sum()), "course", dtype=object),
-                np.full(len(r) + int(comp.sum()) + int(pdf.sum()), int(product)),
+                np.full(len(r) + int(comp.sum()) + int(pdf.sum()), product),
             )
         )
     out = {k: (np.concatenate(v) if v else np.zeros(0, dtype=object)) for k, v in rows.items()}

@@ -14,13 +14,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import sqlalchemy as sa
 
 from analytics.store.schema import metadata
 from analytics.store.types import ExactDecimal, JSONType, UTCDateTime
 
-__all__ = ["NO_TIME", "store_frame"]
+__all__ = ["NO_TIME", "or_none", "store_frame"]
 
 NO_TIME = -1  # null sentinel in int64 time arrays
 
@@ -93,3 +94,10 @@ def store_frame(table: str, data: Mapping[str, Any], *, required: Sequence[str] 
         else:
             columns[column.name] = pd.Series([None] * n, dtype=object)
     return pd.DataFrame(columns, index=range(n))
+
+
+def or_none(mask: npt.NDArray[np.bool_], values: npt.ArrayLike) -> npt.NDArray[np.object_]:
+    """``values`` where ``mask`` holds, else ``None`` (an object array)."""
+    out = np.full(len(mask), None, dtype=object)
+    out[mask] = np.asarray(values, dtype=object)[mask]
+    return out

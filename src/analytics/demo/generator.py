@@ -23,15 +23,15 @@ import pandas as pd
 from analytics.demo.activity import EventColumns, daily_events, funnel_events, kind_names, merge_intervals
 from analytics.demo.calendar import DAY, HOUR, horizon_of
 from analytics.demo.catalog import Catalog, account_spec, build_catalog, promo_frame
-from analytics.demo.content import author_posts, course_progress, plan_posts
-from analytics.demo.frames import store_frame
+from analytics.demo.content import PostPlan, author_posts, course_progress, plan_posts
+from analytics.demo.frames import or_none, store_frame
 from analytics.demo.ids import AccountIds
-from analytics.demo.ledger_tables import ledger_tables, member_table
+from analytics.demo.ledger_tables import BatchIds, ledger_tables, member_table
 from analytics.demo.market import FxRates
 from analytics.demo.members import MemberBatch, simulate_batch
 from analytics.demo.people import names, phone_numbers
 from analytics.demo.population import Population, account_member_counts, build_population
-from analytics.demo.referrals import LABEL_COLUMNS, click_chunks, plan_affiliates, referral_tables
+from analytics.demo.referrals import LABEL_COLUMNS, AffiliatePlan, click_chunks, plan_affiliates, referral_tables
 from analytics.demo.sizes import DemoSize, get_size
 from analytics.demo.whatsapp import campaigns_frame, plan_campaigns, whatsapp_tables
 from analytics.errors import ConfigError
@@ -176,8 +176,8 @@ class DemoBusiness:
             tables, bids = ledger_tables(batch, cat, pop, fx, ids)
             yield from tables
             for row in batch.ledger.memberships:
-                if int(row[10]) >= 0:  # type: ignore[call-overload]
-                    promo_uses[int(row[10])] += 1  # type: ignore[call-overload]
+                if int(row[10]) >= 0:
+                    promo_uses[int(row[10])] += 1
             events, interactions = self._activity(
                 k, b, cat, pop, batch, bids.payment_rows, posts, members, ids, bids.memberships
             )
@@ -186,7 +186,13 @@ class DemoBusiness:
             for lo_e in range(0, len(events), EVENT_CHUNK):
                 yield "activity_events", events.iloc[lo_e : lo_e + EVENT_CHUNK].reset_index(drop=True)
             yield "lesson_interactions", interactions
-            seconds = {int(m): int(t.timestamp()) for m, t in last_active.items()}
+            seconds = dict(
+                zip(
+                    last_active.index.astype(np.int64).tolist(),
+                    (last_active.astype("int64") // 1_000_000).tolist(),
+                    strict=True,
+                )
+            )
             yield "members", member_table(batch, cat, pop, ids, bids, seconds, h)
             yield from self._whatsapp(
                 k, b, cat, pop, batch, bids.payment_rows, members, ids, campaigns, phone_number_id
@@ -205,7 +211,7 @@ class DemoBusiness:
         pop: Population,
         batch: MemberBatch,
         pay: pd.DataFrame,
-        posts: object,
+        posts: PostPlan,
         members: np.ndarray,
         ids: AccountIds,
         mem_ids: np.ndarray,
@@ -230,14 +236,14 @@ class DemoBusiness:
             objects[sel] = options[pick.integers(0, len(options), int(sel.sum()))]
         channel[msg] = "whop_chat"
         forum = (kinds == "post_view") | (kinds == "reaction")
-        targets = posts.pick_targets(pick, at[forum])  # type: ignore[attr-defined]
+        targets = posts.pick_targets(pick, at[forum])
         fi = np.flatnonzero(forum)
         kinds[fi[targets < 0]] = "login"
         ok = targets >= 0
-        objects[fi[ok]] = posts.ids[targets[ok]]  # type: ignore[attr-defined]
+        objects[fi[ok]] = posts.ids[targets[ok]]
         channel[fi[ok]] = "forum"
-        np.add.at(posts.views, targets[ok & (kinds[fi] == "post_view")], 1)  # type: ignore[attr-defined]
-        np.add.at(posts.likes, targets[ok & (kinds[fi] == "reaction")], 1)  # type: ignore[attr-defined]
+        np.add.at(posts.views, targets[ok & (kinds[fi] == "post_view")], 1)
+        np.add.at(posts.likes, targets[ok & (kinds[fi] == "reaction")], 1)
         dl = kinds == "download"
         pdfs = cat.lessons[cat.lessons["lesson_type"] == "pdf"]
         for p in np.unique(product[dl]).tolist():
@@ -246,7 +252,7 @@ class DemoBusiness:
             objects[sel] = options[pick.integers(0, len(options), int(sel.sum()))]
         channel[dl] = "course"
         generic = EventColumns(iv.member[ev_iv], kinds.astype(str), at, objects, channel, product)
-        authored = author_posts(posts, b, iv, 0)  # type: ignore[arg-type]
+        authored = author_posts(posts, b, iv, 0)
         progress, lesson_events = course_progress(self._rng(k, _LESSONS, b), iv, pop.z, cat.lessons, cat.course_ids, h)
         funnel = self._funnel(k, b, cat, pop, batch, pay, members, mem_ids)
         ev = EventColumns.concat([generic, authored, lesson_events, funnel])
@@ -263,9 +269,7 @@ class DemoBusiness:
                 "member_id": ids("mber_").of(ev.member[sel]),
                 "kind": ev.kind[sel],
                 "occurred_at": ev.at[sel],
-                "product_id": np.where(
-                    ev.product[sel] >= 0, np.array(cat.product_ids, dtype=object)[ev.product[sel]], None
-                ),
+                "product_id": or_none(ev.product[sel] >= 0, np.array(cat.product_ids, dtype=object)[ev.product[sel]]),
                 "object_id": ev.object_id[sel],
                 "channel": ev.channel[sel],
                 "properties": [props[i] for i in sel.tolist()],
@@ -305,9 +309,9 @@ class DemoBusiness:
         first_charge = pay.sort_values("created", kind="stable").groupby("membership").first()
         rows = []
         for m, row in enumerate(led.memberships):
-            plan = cat.plans[int(row[1])]  # type: ignore[call-overload]
-            amount = int(first_charge.at[m, "price"]) if m in first_charge.index else 0
-            rows.append((batch.membership_member[m], int(row[3]), plan.product, m, plan.id, amount, plan.currency))  # type: ignore[call-overload]
+            plan = cat.plans[int(row[1])]
+            amount = int(first_charge["price"].get(m, 0))
+            rows.append((batch.membership_member[m], int(row[3]), plan.product, m, plan.id, amount, plan.currency))
         purchases = pd.DataFrame(
             rows, columns=["member", "at", "product", "membership_id", "plan_id", "amount_minor", "currency"]
         )
@@ -347,7 +351,7 @@ class DemoBusiness:
             }
         )
         first_at = {
-            batch.membership_member[m]: int(batch.ledger.memberships[m][3])  # type: ignore[call-overload]
+            batch.membership_member[m]: int(batch.ledger.memberships[m][3])
             for m in sorted(batch.first_membership.values())
         }
         failed = pay[pay["failed"]]
@@ -370,17 +374,17 @@ class DemoBusiness:
         cat: Catalog,
         pop: Population,
         batch: MemberBatch,
-        bids: object,
-        plan: object,
+        bids: BatchIds,
+        plan: AffiliatePlan,
         ids: AccountIds,
         labels: list[tuple[str, str, str, str, str]],
     ) -> Iterator[tuple[str, pd.DataFrame]]:
         rows = []
         for member, m in batch.first_membership.items():
             if pop.referred_by[member] >= 0:
-                rows.append((member, int(pop.referred_by[member]), str(bids.memberships[m]), int(pop.signup[member])))  # type: ignore[attr-defined]
+                rows.append((member, int(pop.referred_by[member]), str(bids.memberships[m]), int(pop.signup[member])))
         referred = pd.DataFrame(rows, columns=["member", "affiliate", "membership_id", "signed_up_at"])
-        pay = bids.payment_rows  # type: ignore[attr-defined]
+        pay = bids.payment_rows
         yield from referral_tables(
             self._rng(k, _REFERRALS, b + 1),
             cat,
@@ -389,6 +393,6 @@ class DemoBusiness:
             ids,
             referred,
             pay,
-            labels,  # type: ignore[arg-type]
+            labels,
             self.horizon,
         )

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
 from analytics.demo.catalog import Catalog
-from analytics.demo.frames import store_frame
+from analytics.demo.frames import or_none, store_frame
 from analytics.demo.ids import AccountIds
 from analytics.demo.lifecycle import DECLINES, tax_on
 from analytics.demo.market import FxRates
@@ -30,7 +31,7 @@ class BatchIds:
     payment_rows: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
-def _col(rows: Sequence[Sequence[object]], k: int) -> list[object]:
+def _col(rows: Sequence[Sequence[Any]], k: int) -> list[Any]:
     return [r[k] for r in rows]
 
 
@@ -48,10 +49,10 @@ def ledger_tables(
     ms = led.memberships
     n = len(ms)
     mem_member = np.array(_col(ms, 0), dtype=np.int64)
-    mem_plan = [plans[int(p)] for p in _col(ms, 1)]  # type: ignore[call-overload]
+    mem_plan = [plans[int(p)] for p in _col(ms, 1)]
     last_change: dict[int, int] = {}
     for row in led.changes:
-        last_change[int(row[0])] = int(row[1])  # type: ignore[call-overload]
+        last_change[int(row[0])] = int(row[1])
     promo_ids = [p.id for p in catalog.promos]
     aff_ids = ids("aff_").of(np.arange(len(pop.aff_member)))
     memberships = store_frame(
@@ -74,12 +75,12 @@ def ledger_tables(
             "canceled_at": _col(ms, 7),
             "cancel_option": _col(ms, 8),
             "cancellation_reason": _col(ms, 9),
-            "promo_code_id": [None if int(r[10]) < 0 else promo_ids[int(r[10])] for r in ms],  # type: ignore[call-overload]
-            "affiliate_id": [None if int(r[11]) < 0 else str(aff_ids[int(r[11])]) for r in ms],  # type: ignore[call-overload]
+            "promo_code_id": [None if int(r[10]) < 0 else promo_ids[int(r[10])] for r in ms],
+            "affiliate_id": [None if int(r[11]) < 0 else str(aff_ids[int(r[11])]) for r in ms],
             "trial_ends_at": _col(ms, 12),
             "expires_at": _col(ms, 13),
             "created_at": _col(ms, 3),
-            "updated_at": [max(last_change[k], int(r[4] or 0)) for k, r in enumerate(ms)],  # type: ignore[call-overload]
+            "updated_at": [max(last_change[k], int(r[4] or 0)) for k, r in enumerate(ms)],
         },
     )
 
@@ -87,11 +88,11 @@ def ledger_tables(
     seq: dict[int, int] = {}
     change_ids = []
     for row in ch:
-        m = int(row[0])  # type: ignore[call-overload]
+        m = int(row[0])
         seq[m] = seq.get(m, 0) + 1
         change_ids.append(f"msc_{mem_ids[m][4:]}_{seq[m]:02d}")
     ch_mem = np.array(_col(ch, 0), dtype=np.int64)
-    ch_plan = [plans[int(p)] for p in _col(ch, 4)]  # type: ignore[call-overload]
+    ch_plan = [plans[int(p)] for p in _col(ch, 4)]
     changes = store_frame(
         "membership_status_changes",
         {
@@ -115,7 +116,7 @@ def ledger_tables(
     k = len(ps)
     pay_mem = np.array(_col(ps, 0), dtype=np.int64)
     pay_member = np.array(_col(ps, 1), dtype=np.int64)
-    pay_plan = [plans[int(p)] for p in _col(ps, 2)]  # type: ignore[call-overload]
+    pay_plan = [plans[int(p)] for p in _col(ps, 2)]
     price = np.array(_col(ps, 8), dtype=np.int64)
     tax = np.array([tax_on(int(pr), p.currency) for pr, p in zip(price, pay_plan, strict=True)], dtype=np.int64)
     total = price + tax
@@ -128,7 +129,7 @@ def ledger_tables(
     checkout = np.array([r in ("subscription_create", "one_time") for r in reasons])
     ip_hash = ids.hashes(np.array(_col(ps, 18), dtype=np.uint64), "ip")
     card_hash = ids.hashes(np.array(_col(ps, 19), dtype=np.uint64), "card")
-    decline = [None if r[12] is None else DECLINES[int(r[12])] for r in ps]  # type: ignore[call-overload]
+    decline = [None if r[12] is None else DECLINES[int(r[12])] for r in ps]
     payments = store_frame(
         "payments",
         {
@@ -139,7 +140,7 @@ def ledger_tables(
             "user_id": user_ids.of(pay_member),
             "product_id": [p.product_id for p in pay_plan],
             "plan_id": [p.id for p in pay_plan],
-            "promo_code_id": [None if int(r[3]) < 0 else promo_ids[int(r[3])] for r in ps],  # type: ignore[call-overload]
+            "promo_code_id": [None if int(r[3]) < 0 else promo_ids[int(r[3])] for r in ps],
             "status": status,
             "substatus": _col(ps, 5),
             "billing_reason": reasons,
@@ -157,7 +158,7 @@ def ledger_tables(
             "decline_code": [None if x is None else x[0] for x in decline],
             "last_payment_attempt_at": _col(ps, 13),
             "next_payment_attempt_at": _col(ps, 14),
-            "ip_hash": np.where(checkout, ip_hash, None),
+            "ip_hash": or_none(checkout, ip_hash),
             "payment_method_fingerprint": card_hash,
             "created_at": created,
             "updated_at": _col(ps, 17),
@@ -247,9 +248,9 @@ def member_table(
     spent = bids.payment_rows.groupby("member")["spent_usd"].sum().to_dict() if len(bids.payment_rows) else {}
     last_event: dict[int, int] = {}
     for row in led.changes:
-        member = batch.membership_member[int(row[0])]  # type: ignore[call-overload]
-        last_event[member] = max(last_event.get(member, 0), int(row[1]))  # type: ignore[call-overload]
-    cols: dict[str, list[object]] = {
+        member = batch.membership_member[int(row[0])]
+        last_event[member] = max(last_event.get(member, 0), int(row[1]))
+    cols: dict[str, list[Any]] = {
         k: [] for k in ("status", "access_level", "most_recent_action", "most_recent_action_at", "joined_at")
     }
     for i in members.tolist():
@@ -298,7 +299,7 @@ def member_table(
             "usd_total_spent_minor": [int(spent.get(int(i), 0)) for i in members],
             "created_at": cols["joined_at"],
             "updated_at": [
-                max(int(a), last_active.get(int(i), 0))  # type: ignore[call-overload]
+                max(int(a), last_active.get(int(i), 0))
                 for a, i in zip(cols["most_recent_action_at"], members, strict=True)
             ],
         },

@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -117,11 +118,11 @@ class Ledger:
     horizon: int
     dice: Dice
     plans: list[Plan]
-    memberships: list[list[object]] = field(default_factory=list)
-    changes: list[tuple[object, ...]] = field(default_factory=list)
-    payments: list[list[object]] = field(default_factory=list)
-    refunds: list[tuple[object, ...]] = field(default_factory=list)
-    disputes: list[tuple[object, ...]] = field(default_factory=list)
+    memberships: list[list[Any]] = field(default_factory=list)
+    changes: list[tuple[Any, ...]] = field(default_factory=list)
+    payments: list[list[Any]] = field(default_factory=list)
+    refunds: list[tuple[Any, ...]] = field(default_factory=list)
+    disputes: list[tuple[Any, ...]] = field(default_factory=list)
 
     # memberships: [member, plan, status, created, period_start, period_end, cap, canceled_at, option, text,
     #               promo, affiliate, trial_end, expires_at, price]
@@ -172,7 +173,7 @@ class Ledger:
         row[2], row[1], row[14], row[6] = new[0], new[1], new[2], new[3]
 
     def __post_init__(self) -> None:
-        self._last: dict[int, tuple[object, ...]] = {}
+        self._last: dict[int, tuple[Any, ...]] = {}
 
     # payments: [membership, member, plan, promo, status, substatus, reason, subtotal, price, created, paid_at,
     #            failed, decline, last_attempt, next_attempt, refunded, refunded_at, updated, ip, card]
@@ -207,7 +208,7 @@ class Ledger:
 
     def _refund(self, p: int, t: int, fraction: float, reason: str = "requested_by_customer") -> None:
         pay = self.payments[p]
-        total = _total(int(pay[8]), self._currency_of(p))  # type: ignore[arg-type]
+        total = _total(int(pay[8]), self._currency_of(p))
         amount = total if fraction >= 1.0 else max(1, round(total * fraction))
         pay[5] = "refunded" if amount >= total else "partially_refunded"
         pay[15], pay[16], pay[17] = amount, t, t
@@ -216,7 +217,7 @@ class Ledger:
 
     def _dispute(self, p: int, t: int) -> None:
         pay = self.payments[p]
-        total = _total(int(pay[8]), self._currency_of(p))  # type: ignore[arg-type]
+        total = _total(int(pay[8]), self._currency_of(p))
         age = self.horizon - t
         if age > 75 * DAY:
             status = "won" if self.dice.u() < 0.4 else "lost"
@@ -230,7 +231,7 @@ class Ledger:
         self.disputes.append((p, total, status, reason, t, updated))
 
     def _currency_of(self, p: int) -> str:
-        return self.plans[int(self.payments[p][2])].currency  # type: ignore[call-overload]
+        return self.plans[int(self.payments[p][2])].currency
 
     def _cancel(self, m: int, t: int, z: float, *, at_period_end: bool) -> None:
         d = self.dice
@@ -356,7 +357,7 @@ class Ledger:
                 if d.u() < IMMEDIATE_CANCEL_SHARE:
                     self._cancel(m, t, z, at_period_end=False)
                     if d.u() < 0.5:
-                        recent = t - int(self.payments[p][10]) < 7 * DAY  # type: ignore[arg-type]
+                        recent = t - int(self.payments[p][10]) < 7 * DAY
                         self._refund(p, t, 1.0 if recent else (period_end - t) / (period_end - period_start))
                     self._end(m, t, "canceled")
                     return m, Outcome(t, "voluntary", t)
@@ -375,7 +376,7 @@ class Ledger:
                     period_start, charge_no = t, charge_no + 1
                     continue
             if d.u() < REFUND_PER_CHARGE:
-                t = int(self.payments[p][10]) + d.between(DAY, 10 * DAY)  # type: ignore[arg-type]
+                t = int(self.payments[p][10]) + d.between(DAY, 10 * DAY)
                 if t < min(period_end, horizon):
                     self._refund(p, t, 1.0 if d.u() < 0.6 else 0.5)
             period_start, charge_no = period_end, charge_no + 1
@@ -398,9 +399,9 @@ class Ledger:
             if d.u() < RECOVER_PER_RETRY:
                 pay[4], pay[5], pay[10] = "paid", "succeeded", t
                 return t
-            pay[11] = int(pay[11]) + 1  # type: ignore[call-overload]
+            pay[11] = int(pay[11]) + 1
         pay[4], pay[5] = "uncollectible", "uncollectible"
-        last = int(pay[13])  # type: ignore[call-overload]
+        last = int(pay[13])
         self._end(m, last, "expired")
         return -last
 

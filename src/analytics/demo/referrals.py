@@ -24,6 +24,7 @@ import pandas as pd
 from analytics.demo.calendar import DAY, HOUR
 from analytics.demo.catalog import Catalog
 from analytics.demo.frames import store_frame
+from analytics.demo.ids import AccountIds
 from analytics.demo.population import Population
 
 __all__ = ["LABEL_COLUMNS", "AffiliatePlan", "plan_affiliates", "referral_tables"]
@@ -57,16 +58,16 @@ def plan_affiliates(
     rng: np.random.Generator,
     catalog: Catalog,
     pop: Population,
-    ids: object,
+    ids: AccountIds,
     usernames: list[str],
     horizon: int,
 ) -> tuple[AffiliatePlan, pd.DataFrame, pd.DataFrame]:
     """Affiliates (rows), their shares (rows) and the plan used by batches."""
     acct = catalog.account.id
     n = len(pop.aff_member)
-    aff_ids = ids("aff_").of(np.arange(n))  # type: ignore[operator]
-    member_ids = ids("mber_").of(pop.aff_member)  # type: ignore[operator]
-    user_ids = ids("user_").of(pop.aff_member)  # type: ignore[operator]
+    aff_ids = ids("aff_").of(np.arange(n))
+    member_ids = ids("mber_").of(pop.aff_member)
+    user_ids = ids("user_").of(pop.aff_member)
     codes = [f"{u.upper()[:10]}{k}" for k, u in enumerate(usernames)]
     flat = rng.random(n) < 0.2
     percent = np.where(flat, 0, rng.choice([20, 25, 30], n))
@@ -107,7 +108,7 @@ def plan_affiliates(
         "shares",
         {
             "account_id": [acct] * len(owner),
-            "id": ids("shr_").take(len(owner)),  # type: ignore[operator]
+            "id": ids("shr_").take(len(owner)),
             "affiliate_id": aff_ids[owner],
             "member_id": member_ids[owner],
             "platform": np.array(_PLATFORMS)[
@@ -124,7 +125,7 @@ def click_chunks(
     catalog: Catalog,
     pop: Population,
     plan: AffiliatePlan,
-    ids: object,
+    ids: AccountIds,
     horizon: int,
     labels: list[tuple[str, str, str, str, str]],
     *,
@@ -133,7 +134,7 @@ def click_chunks(
     """Organic and burst clicks (converting clicks are written with their referral), in affiliate groups."""
     acct = catalog.account.id
     n = len(pop.aff_member)
-    make = ids("clk_")  # type: ignore[operator]
+    make = ids("clk_")
     for lo in range(0, n, per_chunk):
         group = np.arange(lo, min(n, lo + per_chunk))
         days = np.maximum((horizon - pop.aff_created[group]) // DAY, 0)
@@ -193,7 +194,7 @@ def _click_frame(
     device: npt.NDArray[np.int64],
     agents: npt.NDArray[np.str_],
     bot: npt.NDArray[np.bool_],
-    ids: object,
+    ids: AccountIds,
 ) -> pd.DataFrame:
     return store_frame(
         "referral_clicks",
@@ -202,8 +203,8 @@ def _click_frame(
             "id": click_ids,
             "affiliate_id": plan.ids[owner],
             "clicked_at": at,
-            "ip_hash": ids.hashes(ip.astype(np.uint64), "ip"),  # type: ignore[attr-defined]
-            "device_hash": ids.hashes(device.astype(np.uint64), "device"),  # type: ignore[attr-defined]
+            "ip_hash": ids.hashes(ip.astype(np.uint64), "ip"),
+            "device_hash": ids.hashes(device.astype(np.uint64), "device"),
             "user_agent": agents,
             "landing_url": np.array(plan.landing, dtype=object)[owner],
             "is_bot": bot,
@@ -216,7 +217,7 @@ def referral_tables(
     catalog: Catalog,
     pop: Population,
     plan: AffiliatePlan,
-    ids: object,
+    ids: AccountIds,
     referred: pd.DataFrame,
     payments: pd.DataFrame,
     labels: list[tuple[str, str, str, str, str]],
@@ -237,7 +238,7 @@ def referral_tables(
         signup - rng.exponential(1.5 * DAY, len(member)).astype(np.int64) - 60, pop.aff_created[aff] + HOUR
     )
     clicked = np.minimum(clicked, signup - 30)
-    click_ids = ids("clk_").of(np.uint64(1 << 31) + member.astype(np.uint64))  # type: ignore[operator]
+    click_ids = ids("clk_").of(np.uint64(1 << 31) + member.astype(np.uint64))
     ip = pop.ip[member]
     device = pop.device[member]
     clicks = _click_frame(
@@ -253,7 +254,7 @@ def referral_tables(
         ids,
     )
     first_paid = payments[payments["paid"]].sort_values("created").groupby("membership_id")["id"].first()
-    ref_ids = ids("ref_").of(member)  # type: ignore[operator]
+    ref_ids = ids("ref_").of(member)
     referrals = store_frame(
         "referrals",
         {
@@ -262,11 +263,11 @@ def referral_tables(
             "affiliate_id": plan.ids[aff],
             "click_id": click_ids,
             "member_id": ids("mber_").of(member),
-            "membership_id": referred["membership_id"].to_numpy(),  # type: ignore[operator]
+            "membership_id": referred["membership_id"].to_numpy(),
             "signed_up_at": signup,
             "first_payment_id": [first_paid.get(m) for m in referred["membership_id"]],
             "ip_hash": ids.hashes(ip, "ip"),
-            "device_hash": ids.hashes(device, "device"),  # type: ignore[attr-defined]
+            "device_hash": ids.hashes(device, "device"),
         },
     )
     ring = pop.ring[member] >= 0
@@ -299,16 +300,16 @@ def referral_tables(
         reversed_, "reversed", np.where(age > 30 * DAY, "paid", np.where(age > 7 * DAY, "approved", "pending"))
     )
     refunded_at = pd.to_numeric(pays["refunded_at"], errors="coerce").fillna(-1).to_numpy(dtype=np.int64)
-    com_ids = ids("com_").take(len(pays))  # type: ignore[operator]
+    com_ids = ids("com_").take(len(pays))
     commissions = store_frame(
         "commissions",
         {
             "account_id": [acct] * len(pays),
             "id": com_ids,
             "affiliate_id": plan.ids[a_arr],
-            "referral_id": ids("ref_").of(pays["member"].to_numpy(dtype=np.int64)),  # type: ignore[operator]
+            "referral_id": ids("ref_").of(pays["member"].to_numpy(dtype=np.int64)),
             "payment_id": pays["id"].to_numpy(),
-            "member_id": ids("mber_").of(pays["member"].to_numpy(dtype=np.int64)),  # type: ignore[operator]
+            "member_id": ids("mber_").of(pays["member"].to_numpy(dtype=np.int64)),
             "currency": pays["currency"].to_numpy(),
             "amount_minor": amount,
             "status": status,

@@ -34,10 +34,10 @@ class DemoSize:
 
 
 SIZES: dict[str, DemoSize] = {
-    "tiny": DemoSize("tiny", 160, 0.55, 5_000),
-    "small": DemoSize("small", 1_000, 0.55, 5_000),
-    "medium": DemoSize("medium", 10_000, 0.55, 5_000),
-    "large": DemoSize("large", 200_000, 0.55, 5_000),
+    "tiny": DemoSize("tiny", 160, 0.8, 5_000),
+    "small": DemoSize("small", 1_000, 0.8, 5_000),
+    "medium": DemoSize("medium", 10_000, 0.8, 5_000),
+    "large": DemoSize("large", 200_000, 0.8, 5_000),
 }
 
 

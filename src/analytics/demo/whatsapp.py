@@ -13,6 +13,7 @@ conversation.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -104,21 +105,32 @@ def whatsapp_tables(
     opted = contacts["opted_in"].to_numpy(dtype=bool)
     sends: list[tuple[int, int, str, str | None]] = []  # contact, at, template, campaign id
     ended_at = np.where(iv.end < horizon, iv.end, np.iinfo(np.int64).max)
-    for c in campaigns.itertuples(index=False):
-        t = int(c.started_at)
-        if c.audience == "active":
+    created = contacts["created_at"].to_numpy(dtype=np.int64)
+    for t, audience_kind, template, campaign_id in zip(
+        campaigns["started_at"].astype(np.int64).tolist(),
+        campaigns["audience"].tolist(),
+        campaigns["template"].tolist(),
+        campaigns["id"].tolist(),
+        strict=True,
+    ):
+        if audience_kind == "active":
             audience = iv.active_at(t)
         else:
             recent = iv.member[(ended_at <= t) & (ended_at > t - 120 * DAY)]
             audience = np.setdiff1d(recent, iv.active_at(t))
         for member in audience.tolist():
             k = by_member.get(member)
-            if k is not None and opted[k] and int(contacts["created_at"].iat[k]) < t:
-                sends.append((k, t + int(rng.integers(0, 90 * 60)), str(c.template), str(c.id)))
-    for u in utility.itertuples(index=False):
-        k = by_member.get(int(u.member))
-        if k is not None and opted[k] and int(u.at) + HOUR < horizon:
-            sends.append((k, int(u.at) + HOUR, str(u.template), None))
+            if k is not None and opted[k] and created[k] < t:
+                sends.append((k, t + int(rng.integers(0, 90 * 60)), str(template), str(campaign_id)))
+    for member, template, at in zip(
+        utility["member"].astype(np.int64).tolist(),
+        utility["template"].tolist(),
+        utility["at"].astype(np.int64).tolist(),
+        strict=True,
+    ):
+        k = by_member.get(member)
+        if k is not None and opted[k] and at + HOUR < horizon:
+            sends.append((k, at + HOUR, str(template), None))
     contact_table = store_frame(
         "wa_contacts",
         {
@@ -174,7 +186,7 @@ def whatsapp_tables(
     conv_ids = hex_hashes(np.arange(counter, counter + n_out), acct, "conversation").astype("<U32").astype(object)
     wa_ids = contacts["wa_id"].to_numpy()
     # Messages: outbound, answers, inbound replies (in that order).
-    msg = {
+    msg: dict[str, Any] = {
         "id": np.concatenate([out_ids, ans_ids, rep_ids]),
         "contact_id": np.concatenate([wa_ids[k_arr], wa_ids[k_arr[answer]], wa_ids[k_arr[replies]]]),
         "direction": ["outbound"] * (n_out + n_ans) + ["inbound"] * n_rep,
@@ -245,7 +257,7 @@ def _outbound(
     horizon: int,
     *,
     can_fail: bool = True,
-) -> dict[str, npt.NDArray[object]]:
+) -> dict[str, Any]:
     n = len(k)
     failed = (rng.random(n) < FAIL) if can_fail else np.zeros(n, dtype=bool)
     failed_at = np.where(failed, sent_at + rng.integers(1, 30, n), NO_TIME)
@@ -278,7 +290,7 @@ def _outbound(
 def _status_updates(
     rng: np.random.Generator,
     acct: str,
-    msg: dict[str, npt.NDArray[object]],
+    msg: dict[str, Any],
     n: int,
     horizon: int,
     wa_ids: npt.NDArray[np.str_],

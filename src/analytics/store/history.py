@@ -98,6 +98,10 @@ def change_id(membership_id: str, position: int) -> str:
     return f"msc_{membership_id.removeprefix('mem_')}_{position:02d}"
 
 
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None or pd.isna(value) else int(value)
+
+
 def _micros(series: pd.Series) -> list[int | None]:
     values = pd.to_datetime(series, utc=True).astype("datetime64[us, UTC]")
     ints = values.to_numpy(dtype="datetime64[us]").astype(np.int64)
@@ -120,12 +124,12 @@ def derive_status_changes(
         Store-shaped frames with at least :data:`MEMBERSHIP_COLUMNS`, :data:`PAYMENT_COLUMNS` (the payments of
         those memberships) and :data:`PLAN_COLUMNS` (every plan they name).
     """
-    plan_info = {
+    plan_info: dict[str, tuple[str, Any, int | None, int]] = {
         str(r.id): (
             str(r.plan_type),
             r.currency,
-            None if pd.isna(r.billing_period_days) else int(r.billing_period_days),
-            0 if pd.isna(r.trial_period_days) else int(r.trial_period_days),
+            _int_or_none(r.billing_period_days),
+            _int_or_none(r.trial_period_days) or 0,
         )
         for r in plan_rows.itertuples(index=False)
     }
@@ -314,7 +318,10 @@ def rebuild_status_changes(
             )
         )
         if len(derived):
-            records = derived.astype(object).where(derived.notna(), None).to_dict("records")
+            records: list[dict[str, Any]] = [
+                {str(k): v for k, v in r.items()}
+                for r in derived.astype(object).where(derived.notna(), None).to_dict("records")
+            ]
             for r in records:
                 r["changed_at"] = r["changed_at"].to_pydatetime()
             conn.execute(membership_status_changes.insert(), records)
