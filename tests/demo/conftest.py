@@ -19,14 +19,18 @@ def end() -> date:
 
 
 @pytest.fixture(scope="session")
-def small() -> dict[str, pd.DataFrame]:
-    """The default demo business (small, seed 7) as one frame per table."""
-    return generate(7, "small", end=END).frames()
+def small_business() -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    business = generate(7, "small", end=END)
+    return business.frames(), business.fraud_labels
 
 
 @pytest.fixture(scope="session")
-def small_labels() -> pd.DataFrame:
-    business = generate(7, "small", end=END)
-    for _ in business:
-        pass
-    return business.fraud_labels
+def small(small_business: tuple[dict[str, pd.DataFrame], pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The default demo business (small, seed 7) as one frame per table."""
+    return small_business[0]
+
+
+@pytest.fixture(scope="session")
+def small_labels(small_business: tuple[dict[str, pd.DataFrame], pd.DataFrame]) -> pd.DataFrame:
+    """The fraud planted in it."""
+    return small_business[1]

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import replace
 from datetime import date
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -12,6 +11,7 @@ from tqdm.auto import tqdm
 
 from analytics.clock import Clock, utcnow
 from analytics.demo.generator import DemoBusiness, generate
+from analytics.sources.imports import ImportReport, import_frame
 from analytics.store.jobs import job_run
 from analytics.store.schema import metadata
 
@@ -37,42 +37,19 @@ def clear_accounts(engine: Engine, account_ids: list[str]) -> int:
     return deleted
 
 
-@dataclass
-class _Report:
-    """Stand-in for ``ImportReport`` until ``analytics.sources.imports`` is merged (same counting fields)."""
-
-    table: str
-    read: int = 0
-    loaded: int = 0
-    quarantined: int = 0
-    duration_seconds: float = 0.0
-    job_run_id: str | None = None
-    files: tuple[str, ...] = field(default=())
-
-
-def _writer(engine: Engine) -> Any:
-    try:
-        from analytics.sources.imports import import_frame
-    except ModuleNotFoundError:  # pragma: no cover - removed once the import module is on main
-        return None
-    return import_frame
-
-
-def _merge(previous: Any, report: Any) -> Any:
+def _merge(previous: ImportReport | None, report: ImportReport) -> ImportReport:
+    """One report per table over all its chunks."""
     if previous is None:
         return report
-    from dataclasses import replace
-
-    fields = {
-        "read": previous.read + report.read,
-        "loaded": previous.loaded + report.loaded,
-        "quarantined": previous.quarantined + report.quarantined,
-        "duration_seconds": previous.duration_seconds + report.duration_seconds,
-        "files": previous.files + report.files,
-    }
-    if hasattr(previous, "per_file"):
-        fields["per_file"] = previous.per_file + report.per_file
-    return replace(previous, **fields)
+    return replace(
+        previous,
+        files=previous.files + report.files,
+        read=previous.read + report.read,
+        loaded=previous.loaded + report.loaded,
+        quarantined=previous.quarantined + report.quarantined,
+        duration_seconds=previous.duration_seconds + report.duration_seconds,
+        per_file=previous.per_file + report.per_file,
+    )
 
 
 def load_demo(
@@ -85,7 +62,7 @@ def load_demo(
     progress: bool = True,
     replace: bool = True,
     clock: Clock = utcnow,
-) -> dict[str, Any]:
+) -> dict[str, ImportReport]:
     """Generate the demo business and write every table through ``import_frame``, in dependency order.
 
     Parameters
@@ -100,12 +77,12 @@ def load_demo(
     Returns
     -------
     dict
-        One ``ImportReport`` per table (rows read, loaded and quarantined over all its chunks). A demo
-        business is valid by construction, so any quarantined row is a bug worth reporting.
+        One :class:`~analytics.sources.imports.ImportReport` per table (rows read, loaded and quarantined over
+        all its chunks, one ``per_file`` entry per chunk). A demo business is valid by construction, so any
+        quarantined row is a bug worth reporting. A job run of kind ``demo`` records the counts.
     """
     business: DemoBusiness = generate(seed, size, end=end, accounts=accounts)
-    import_frame = _writer(engine)
-    reports: dict[str, Any] = {}
+    reports: dict[str, ImportReport] = {}
     params = {"seed": seed, "size": size, "end": end.isoformat(), "accounts": accounts}
     with job_run(engine, "demo", params=params, clock=clock) as run:
         if replace:
@@ -113,10 +90,7 @@ def load_demo(
         with tqdm(total=business.size.members, unit="members", desc=f"demo {size}", disable=not progress) as bar:
             for table, frame in business:
                 source = f"demo:{size}:seed={seed}:{table}"
-                if import_frame is not None:
-                    report = import_frame(engine, table, frame, source=source, job_run_id=run.id, clock=clock)
-                else:  # pragma: no cover - temporary path until analytics.sources.imports is merged
-                    report = _upsert(engine, table, frame, source, run.id)
+                report = import_frame(engine, table, frame, source=source, job_run_id=run.id, clock=clock)
                 reports[table] = _merge(reports.get(table), report)
                 if table == "members":
                     bar.update(len(frame))
@@ -124,16 +98,3 @@ def load_demo(
         run.summary["rows"] = {t: r.loaded for t, r in reports.items()}
         run.summary["quarantined"] = sum(r.quarantined for r in reports.values())
     return reports
-
-
-def _upsert(engine: Engine, table: str, frame: Any, source: str, job_run_id: str) -> _Report:  # pragma: no cover
-    import time
-
-    from analytics.store.upsert import upsert_rows
-
-    started = time.perf_counter()
-    rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
-    with engine.begin() as conn:
-        for lo in range(0, len(rows), 5_000):
-            upsert_rows(conn, metadata.tables[table], rows[lo : lo + 5_000])
-    return _Report(table, len(rows), len(rows), 0, time.perf_counter() - started, job_run_id, (source,))
