@@ -27,6 +27,7 @@ __all__ = [
     "ACCESS_STATUSES",
     "DUNNING_LOOKBACK_DAYS",
     "StateScope",
+    "Value",
     "access_flag",
     "membership_deltas",
     "mrr_contribution",
@@ -78,12 +79,15 @@ def _scalar(bind: sa.Engine | sa.Connection, query: Any) -> Any:
     return bind.execute(query).first()
 
 
-def scope_for(bind: sa.Engine | sa.Connection, request: MetricRequest, *, value_keys: bool = True) -> StateScope:
+def scope_for(
+    bind: sa.Engine | sa.Connection, request: MetricRequest, *, value_keys: bool = True, split_currency: bool = True
+) -> StateScope:
     """The state scope of a request: the account's time zone, the period as instants, and the keys.
 
     ``plan`` and ``product`` are keys when they are requested breakdowns (and ``value_keys`` is true); ``currency``
     is a key when the account has rows in several currencies (amounts in different currencies are never added
-    before conversion), and a changing key only if some membership changes currency.
+    before conversion), and a changing key only if some membership changes currency. ``split_currency=False``
+    never splits by currency (for counts, such as members with access).
     """
     account = account_settings(bind, request.account_id)
     t0, t1 = period_instants(request, account.time_zone)
@@ -92,7 +96,7 @@ def scope_for(bind: sa.Engine | sa.Connection, request: MetricRequest, *, value_
     low, high = _scalar(bind, sa.select(sa.func.min(cur), sa.func.max(cur)).where(c.account_id == request.account_id))
     keys: tuple[str, ...] = ()
     changing: tuple[str, ...] = ()
-    if low is not None and low != high:
+    if split_currency and low is not None and low != high:
         keys = ("currency",)
         switched = (
             sa.select(c.membership_id)

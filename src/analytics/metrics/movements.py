@@ -26,18 +26,21 @@ from sqlalchemy.sql.elements import ColumnElement
 from analytics.metrics.catalog import metric
 from analytics.metrics.dialect import add_seconds, to_dates
 from analytics.metrics.fx import convert_rollforward, load_rates
-from analytics.metrics.membership_state import StateScope, membership_deltas, scope_for
-from analytics.metrics.request import MetricRequest, account_settings, bucket_frame
+from analytics.metrics.membership_state import StateScope, Value, membership_deltas, scope_for
+from analytics.metrics.request import MetricRequest, account_settings
+from analytics.metrics.series import dense_grid, fetch_frame, running_state
 
 __all__ = [
     "COUNT_COLUMNS",
     "MOVEMENT_COLUMNS",
+    "PERIOD_COLUMNS",
     "customer_groups",
     "in_reporting_currency",
     "movement_kind",
     "mrr_movement_log",
     "mrr_movements",
     "rollforward_table",
+    "with_currency",
 ]
 
 MOVEMENT_COLUMNS: tuple[str, ...] = (
@@ -58,20 +61,21 @@ MOVEMENT_POLICIES: tuple[str, ...] = (
 _ROLLFORWARD_FORMULA = "MRR_end − MRR_start = new + expansion + reactivation − contraction − churn + fx"
 
 
-def customer_groups(scope: StateScope, *, delinquency: bool = False) -> sa.CTE:
+def customer_groups(scope: StateScope, *, delinquency: bool = False, value: Value = "mrr") -> sa.CTE:
     """A CTE with one row per customer movement group over the whole history before ``t1``.
 
     Columns: ``member_id``, the key columns, ``t`` (the group's last change), ``bucket`` (NULL before the period),
     ``prev`` and ``cur`` (customer MRR before and after the group), ``net`` = cur − prev, ``first`` (1 for the
     customer's first group), ``last_in_bucket`` (1 for the customer's last group of its bucket) and, with
-    ``delinquency``, ``dunning`` (of the group's last change).
+    ``delinquency``, ``dunning`` (of the group's last change). With ``value="access"`` the amounts count the
+    customer's memberships with access instead of MRR (so "customers" are members with access).
 
     Two passes over the customer's changes in time order: the first computes the running MRR (``cum``) and keeps
     the rows after which a group ends (the next change is more than the grouping window later, or in another
     bucket, or there is none); the second reads the group ends in order: a group's ``cur`` is its end's ``cum``
     and its ``prev`` the previous end's ``cum``.
     """
-    d = membership_deltas(scope, "mrr", delinquency=delinquency)
+    d = membership_deltas(scope, value, delinquency=delinquency)
     keys = list(scope.keys)
 
     def window(src: Any) -> dict[str, Any]:
@@ -148,15 +152,6 @@ def _amounts(g: Any) -> dict[str, ColumnElement[Any]]:
     }
 
 
-def _fetch(bind: sa.Engine | sa.Connection, query: Any, columns: list[str]) -> pd.DataFrame:
-    if isinstance(bind, sa.Engine):
-        with bind.connect() as conn:
-            rows = conn.execute(query).all()
-    else:
-        rows = bind.execute(query).all()
-    return pd.DataFrame(rows, columns=columns)
-
-
 def with_currency(frame: pd.DataFrame, scope: StateScope) -> list[str]:
     """Add the ``currency`` column when the SQL did not split by it (single-currency account); return the keys."""
     if "currency" not in frame.columns:
@@ -164,54 +159,75 @@ def with_currency(frame: pd.DataFrame, scope: StateScope) -> list[str]:
     return ["currency", *[k for k in scope.keys if k != "currency"]]
 
 
-def _dense(
-    raw: pd.DataFrame, request: MetricRequest, keys: list[str], sums: list[str], default_currency: str
+PERIOD_COLUMNS: tuple[str, ...] = ("churned_net_customers", "joined_customers", "joined_churned_customers")
+
+
+def _customer_periods(g: Any, keys: list[str]) -> tuple[Any, dict[str, ColumnElement[Any]]]:
+    """Groups → one row per (customer, bucket) → per-bucket sums, adding the customer-level period counts.
+
+    Per customer and bucket: ``end`` = MRR after its last group, ``start`` = end − Σ net, ``ever`` = 1 if it paid
+    at some point of the bucket. ``churned_net_customers``: start > 0 and end = 0 (a churn then reactivation in
+    the bucket is not churn); ``joined_customers``: start = 0 and paid during the bucket;
+    ``joined_churned_customers``: of those, the ones not paying at the end.
+    """
+    cust = [g.c.member_id, *[g.c[k] for k in keys]]
+    amounts = _amounts(g)
+    per = (
+        sa.select(
+            *cust,
+            g.c.bucket,
+            sa.cast(sa.func.sum(g.c.net), sa.BigInteger).label("net"),
+            *[expr.label(name) for name, expr in amounts.items()],
+            sa.cast(sa.func.sum(sa.case((g.c.last_in_bucket == 1, g.c.cur), else_=0)), sa.BigInteger).label("end"),
+            sa.func.max(sa.case((g.c.cur > 0, 1), else_=0)).label("ever"),
+        )
+        .group_by(*cust, g.c.bucket)
+        .cte("customer_periods")
+    )
+    start = per.c.end - per.c.net
+
+    def count(condition: ColumnElement[bool]) -> ColumnElement[Any]:
+        return sa.cast(sa.func.sum(sa.case((condition, 1), else_=0)), sa.BigInteger)
+
+    sums: dict[str, ColumnElement[Any]] = {
+        "net": sa.cast(sa.func.sum(per.c.net), sa.BigInteger),
+        **{name: sa.cast(sa.func.sum(per.c[name]), sa.BigInteger) for name in amounts},
+        "churned_net_customers": count(sa.and_(start > 0, per.c.end == 0)),
+        "joined_customers": count(sa.and_(start == 0, per.c.ever == 1)),
+        "joined_churned_customers": count(sa.and_(start == 0, per.c.ever == 1, per.c.end == 0)),
+    }
+    return per, sums
+
+
+def rollforward_table(
+    bind: sa.Engine | sa.Connection, request: MetricRequest, value: Value = "mrr", *, customer_periods: bool = False
 ) -> pd.DataFrame:
-    """Opening rows (bucket NULL) + per-bucket sums → a dense bucket × key grid with opening values per key."""
-    for col in sums:
-        raw[col] = pd.to_numeric(raw[col]).fillna(0).astype("int64")
-    opening = raw[raw["bucket"].isna()].groupby(keys, dropna=False)[sums].sum()
-    body = raw[raw["bucket"].notna()].copy()
-    body = to_dates(body, "bucket").rename(columns={"bucket": "period_start"})
-    combos = pd.concat([opening.reset_index()[keys], body[keys]]).drop_duplicates()
-    if combos.empty and keys == ["currency"]:
-        combos = pd.DataFrame({"currency": [default_currency]})
-    buckets = bucket_frame(request)
-    grid = buckets.merge(combos, how="cross")
-    grid = grid.merge(body, on=["period_start", *keys], how="left")
-    grid[sums] = grid[sums].fillna(0).astype("int64")
-    grid = grid.merge(opening.add_prefix("opening_").reset_index(), on=keys, how="left")
-    grid = grid.sort_values([*keys, "period_start"], kind="stable").reset_index(drop=True)
-    for col in sums:
-        grid[f"opening_{col}"] = grid[f"opening_{col}"].fillna(0).astype("int64")
-    return grid
-
-
-def rollforward_table(bind: sa.Engine | sa.Connection, request: MetricRequest) -> pd.DataFrame:
     """The MRR roll-forward per bucket, per key, in each key's own currency (no conversion, no fx line).
 
     Columns: ``period_start``, ``first_day``, ``last_day``, ``currency``, the plan/product keys, ``mrr_start_minor``,
-    the movement columns, ``mrr_end_minor``, ``customers_start``, the count columns and ``customers_end``.
+    the movement columns, ``mrr_end_minor``, ``customers_start``, the count columns and ``customers_end``; with
+    ``customer_periods`` also :data:`PERIOD_COLUMNS` (see :func:`_customer_periods`). ``value="access"`` counts
+    members with access instead (the MRR columns then count memberships with access).
     """
-    scope = scope_for(bind, request)
-    g = customer_groups(scope)
+    scope = scope_for(bind, request, split_currency=value == "mrr")
+    g = customer_groups(scope, value=value)
     keys = list(scope.keys)
-    amounts = _amounts(g)
+    if customer_periods:
+        source, exprs = _customer_periods(g, keys)
+    else:
+        source = g
+        exprs = {"net": sa.cast(sa.func.sum(g.c.net), sa.BigInteger), **_amounts(g)}
     query = sa.select(
-        g.c.bucket,
-        *[g.c[k] for k in keys],
-        sa.func.sum(g.c.net).label("net"),
-        *[expr.label(name) for name, expr in amounts.items()],
-    ).group_by(g.c.bucket, *[g.c[k] for k in keys])
-    sums = ["net", *amounts]
-    raw = _fetch(bind, query, ["bucket", *keys, *sums])
+        source.c.bucket, *[source.c[k] for k in keys], *[expr.label(name) for name, expr in exprs.items()]
+    ).group_by(source.c.bucket, *[source.c[k] for k in keys])
+    sums = list(exprs)
+    raw = fetch_frame(bind, query, ["bucket", *keys, *sums])
     raw["customers_net"] = raw["new_customers"] + raw["reactivated_customers"] - raw["churned_customers"]
     keys = with_currency(raw, scope)
-    grid = _dense(raw, request, keys, [*sums, "customers_net"], scope.default_currency)
-    by = grid.groupby(keys, sort=False, dropna=False)
-    grid["mrr_end_minor"] = grid["opening_net"] + by["net"].cumsum()
+    grid = dense_grid(raw, request, keys, [*sums, "customers_net"], {"currency": scope.default_currency})
+    grid["mrr_end_minor"] = running_state(grid, keys, "net")
     grid["mrr_start_minor"] = grid["mrr_end_minor"] - grid["net"]
-    grid["customers_end"] = grid["opening_customers_net"] + by["customers_net"].cumsum()
+    grid["customers_end"] = running_state(grid, keys, "customers_net")
     grid["customers_start"] = grid["customers_end"] - grid["customers_net"]
     columns = [
         "period_start",
@@ -224,6 +240,7 @@ def rollforward_table(bind: sa.Engine | sa.Connection, request: MetricRequest) -
         "customers_start",
         *COUNT_COLUMNS,
         "customers_end",
+        *(PERIOD_COLUMNS if customer_periods else ()),
     ]
     return grid[columns]
 
@@ -320,7 +337,7 @@ def mrr_movement_log(engine: sa.Engine, request: MetricRequest) -> pd.DataFrame:
             .order_by(g.c.t, g.c.member_id, *[g.c[k] for k in keys])
         )
         columns = ["period_start", "changed_at", "member_id", *keys, "movement", "amount_minor"]
-        frame = _fetch(conn, query, [*columns, "mrr_before_minor", "mrr_after_minor"])
+        frame = fetch_frame(conn, query, [*columns, "mrr_before_minor", "mrr_after_minor"])
         other = [k for k in with_currency(frame, scope) if k != "currency"]
         frame = frame[
             [
