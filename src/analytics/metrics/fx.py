@@ -21,10 +21,11 @@ import pandas as pd
 import sqlalchemy as sa
 
 from analytics.errors import MetricError
+from analytics.metrics.request import MetricRequest, bucket_frame
 from analytics.store.money import CURRENCY_EXPONENTS
 from analytics.store.schema import fx_rates
 
-__all__ = ["RateTable", "convert_amounts", "convert_rollforward", "load_rates"]
+__all__ = ["RateTable", "convert_amounts", "convert_rollforward", "daily_to_buckets", "load_rates"]
 
 
 class RateTable:
@@ -140,3 +141,39 @@ def convert_rollforward(
     moved = sum(agg[c] * signed[c] for c in movement_cols if c in signed)
     agg["fx_minor"] = (agg["mrr_end_minor"] - agg["mrr_start_minor"] - moved).astype("int64")
     return agg
+
+
+def daily_to_buckets(
+    frame: pd.DataFrame,
+    request: MetricRequest,
+    table: RateTable | None,
+    amounts: Sequence[str],
+    counts: Sequence[str],
+    keys: Sequence[str],
+) -> pd.DataFrame:
+    """Per-(local day, currency, keys) sums → per-bucket sums over every bucket of the request (zero-filled).
+
+    Amount columns are converted at each day's rate when ``table`` is given (then ``currency`` becomes the
+    reporting currency); with ``table=None`` amounts stay in their currencies and ``currency`` is a key.
+    """
+    out_keys = [*keys] if table is not None else ["currency", *keys]
+    work = frame.copy()
+    work["day"] = pd.to_datetime(work["day"]).astype("datetime64[ns]")
+    for col in [*amounts, *counts]:
+        work[col] = pd.to_numeric(work[col]).fillna(0).astype("int64")
+    if table is not None and len(work):
+        for col in amounts:
+            work[col] = convert_amounts(work[col], work["currency"], work["day"], table)
+    buckets = bucket_frame(request)
+    starts = buckets["period_start"].to_numpy(dtype="datetime64[ns]")
+    pos = np.searchsorted(starts, work["day"].to_numpy(dtype="datetime64[ns]"), side="right") - 1
+    work["period_start"] = starts[np.clip(pos, 0, len(starts) - 1)]
+    sums = work.groupby(["period_start", *out_keys], sort=True, dropna=False)[[*amounts, *counts]].sum().reset_index()
+    grid = buckets[["period_start"]]
+    if out_keys:
+        grid = grid.merge(sums[out_keys].drop_duplicates(), how="cross")
+    grid = grid.merge(sums, on=["period_start", *out_keys], how="left")
+    grid[[*amounts, *counts]] = grid[[*amounts, *counts]].fillna(0).astype("int64")
+    if table is not None:
+        grid["currency"] = table.reporting
+    return grid.sort_values(["period_start", *out_keys], kind="stable").reset_index(drop=True)

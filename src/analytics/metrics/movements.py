@@ -61,13 +61,16 @@ MOVEMENT_POLICIES: tuple[str, ...] = (
 _ROLLFORWARD_FORMULA = "MRR_end − MRR_start = new + expansion + reactivation − contraction − churn + fx"
 
 
-def customer_groups(scope: StateScope, *, delinquency: bool = False, value: Value = "mrr") -> sa.CTE:
+def customer_groups(
+    scope: StateScope, *, delinquency: bool = False, value: Value = "mrr", cohorts: bool = False
+) -> sa.CTE:
     """A CTE with one row per customer movement group over the whole history before ``t1``.
 
     Columns: ``member_id``, the key columns, ``t`` (the group's last change), ``bucket`` (NULL before the period),
     ``prev`` and ``cur`` (customer MRR before and after the group), ``net`` = cur − prev, ``first`` (1 for the
     customer's first group), ``last_in_bucket`` (1 for the customer's last group of its bucket) and, with
-    ``delinquency``, ``dunning`` (of the group's last change). With ``value="access"`` the amounts count the
+    ``delinquency``, ``dunning`` (of the group's last change); with ``cohorts``, ``cohort`` (the bucket of the
+    customer's first group; NULL when that was before the period). With ``value="access"`` the amounts count the
     customer's memberships with access instead of MRR (so "customers" are members with access).
 
     Two passes over the customer's changes in time order: the first computes the running MRR (``cum``) and keeps
@@ -89,7 +92,7 @@ def customer_groups(scope: StateScope, *, delinquency: bool = False, value: Valu
     a = sa.select(
         *carried,
         *extra,
-        sa.func.lead(d.c.changed_at).over(**window(d)).label("next_t"),
+        sa.func.lead(d.c.changed_at, type_=d.c.changed_at.type).over(**window(d)).label("next_t"),
         sa.func.lead(d.c.bucket).over(**window(d)).label("next_b"),
         sa.cast(sa.func.sum(d.c.delta).over(**window(d), rows=(None, 0)), sa.BigInteger).label("cum"),
     ).cte("customer_rows")
@@ -115,6 +118,7 @@ def customer_groups(scope: StateScope, *, delinquency: bool = False, value: Valu
             "last_in_bucket"
         ),
         *([last_rows.c.dunning] if delinquency else []),
+        *([sa.func.first_value(last_rows.c.bucket).over(**w).label("cohort")] if cohorts else []),
     )
     return g.cte("movement_groups")
 

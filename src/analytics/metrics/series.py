@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from analytics.metrics.dialect import to_dates
-from analytics.metrics.request import MetricRequest, bucket_frame
+from analytics.metrics.dialect import local_date, to_dates
+from analytics.metrics.request import MetricRequest, account_settings, bucket_frame, period_instants
 
-__all__ = ["dense_grid", "fetch_frame", "ratio", "running_state"]
+__all__ = ["daily_sums", "dense_grid", "fetch_frame", "ratio", "running_state"]
 
 
 def fetch_frame(bind: sa.Engine | sa.Connection, query: Any, columns: list[str]) -> pd.DataFrame:
@@ -80,3 +80,34 @@ def ratio(numerator: pd.Series, denominator: pd.Series, scale: float = 1.0) -> p
     ok = den != 0
     out[ok] = scale * num[ok] / den[ok]
     return pd.Series(out, index=numerator.index)
+
+
+def daily_sums(
+    bind: sa.Engine | sa.Connection,
+    request: MetricRequest,
+    *,
+    source: Any,
+    at: Any,
+    currency: Any,
+    keys: dict[str, Any],
+    sums: dict[str, Any],
+    where: list[Any],
+) -> pd.DataFrame:
+    """``SELECT local day of at, currency, keys, sums FROM source WHERE at in the period AND where GROUP BY …``.
+
+    The day is the calendar day of ``at`` in the account's time zone; the result has columns ``day``,
+    ``currency``, the keys and the sums (one row per day, currency and key combination that has rows).
+    """
+    account = account_settings(bind, request.account_id)
+    t0, t1 = period_instants(request, account.time_zone)
+    dialect = bind.dialect.name
+    day = local_date(at, dialect, account.time_zone, (t0, t1)).label("day")
+    cur = sa.func.coalesce(currency, account.reporting_currency).label("currency")
+    key_cols = [sa.func.coalesce(expr, "").label(name) for name, expr in keys.items()]
+    query = (
+        sa.select(day, cur, *key_cols, *[sa.cast(expr, sa.BigInteger).label(name) for name, expr in sums.items()])
+        .select_from(source)
+        .where(at >= t0, at < t1, *where)
+        .group_by(day, cur, *key_cols)
+    )
+    return fetch_frame(bind, query, ["day", "currency", *keys, *sums])
