@@ -63,21 +63,21 @@ def net_mrr_retention(engine: sa.Engine, request: MetricRequest) -> pd.DataFrame
         raw[col] = pd.to_datetime(raw[col]).astype("datetime64[ns]")
     raw["net"] = raw["net"].astype("int64")
     raw["joined"] = raw["joined"].astype("int64")
-    frames = []
-    for (cohort, currency), part in raw.groupby(["cohort", "currency"], sort=True):
-        grid = buckets[buckets["period_start"] >= cohort][["period_start", "last_day"]].copy()
-        grid = grid.merge(part.rename(columns={"bucket": "period_start"}), on="period_start", how="left")
-        grid["mrr_minor"] = grid["net"].fillna(0).astype("int64").cumsum()
-        grid["mrr_minor"] = convert_amounts(
-            grid["mrr_minor"], pd.Series(currency, index=grid.index), grid["last_day"], rates
-        )
-        grid["cohort"] = pd.Timestamp(str(cohort))
-        grid["cohort_customers"] = int(part["joined"].sum())
-        frames.append(grid[["cohort", "period_start", "cohort_customers", "mrr_minor"]])
     columns = ["cohort", "k", "period_start", "currency", "cohort_customers", "cohort_mrr_minor", "mrr_minor"]
-    if not frames:
+    if raw.empty:
         return pd.DataFrame({c: [] for c in [*columns, "net_mrr_retention_pct", "flag"]})
-    out = pd.concat(frames).groupby(["cohort", "period_start"], sort=True).sum().reset_index()
+    pairs = raw[["cohort", "currency"]].drop_duplicates()
+    grid = pairs.merge(buckets[["period_start", "last_day"]], how="cross")
+    grid = grid[grid["period_start"] >= grid["cohort"]]
+    raw = raw.rename(columns={"bucket": "period_start"})
+    grid = grid.merge(raw, on=["cohort", "currency", "period_start"], how="left").fillna({"net": 0, "joined": 0})
+    grid = grid.sort_values(["cohort", "currency", "period_start"], kind="stable")
+    grid["mrr_minor"] = grid.groupby(["cohort", "currency"], sort=False)["net"].cumsum().astype("int64")
+    grid["mrr_minor"] = convert_amounts(grid["mrr_minor"], grid["currency"], grid["last_day"], rates)
+    grid["cohort_customers"] = grid.groupby(["cohort", "currency"], sort=False)["joined"].transform("sum")
+    out = grid.groupby(["cohort", "period_start"], sort=True)[["mrr_minor"]].sum().reset_index()
+    sizes = grid.drop_duplicates(["cohort", "currency"]).groupby("cohort")["cohort_customers"].sum()
+    out["cohort_customers"] = out["cohort"].map(sizes).astype("int64")
     out["k"] = out.groupby("cohort").cumcount()
     out["currency"] = reporting
     out["cohort_mrr_minor"] = out.groupby("cohort")["mrr_minor"].transform("first")
