@@ -155,8 +155,8 @@ def catalog_markdown() -> str:
         "",
         f"Definitions version `{DEFINITIONS_VERSION}`. Every metric is a function `fn(engine, request)` returning a",
         "DataFrame; run any of them with `analytics metric NAME --account ID --from D --to D --grain month` or",
-        "`analytics.metrics.get(NAME).function(engine, MetricRequest.build(...))`. Definitions and sources:",
-        "[metrics.md](metrics.md).",
+        "`analytics.metrics.get(NAME).function(engine, MetricRequest.build(...))`. Definitions and their sources",
+        "are in the design notes (metrics.md); money is in integer minor units, rates in percent.",
         "",
     ]
     table = catalog()
