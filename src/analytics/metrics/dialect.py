@@ -126,7 +126,7 @@ def local_date(
             (
                 sa.and_(col >= sa.literal(start, sa.BigInteger), col < sa.literal(end, sa.BigInteger)),
                 sa.func.date(
-                    sa.cast((col + sa.literal(offset_us, sa.BigInteger)) // 1_000_000, sa.BigInteger), "unixepoch"
+                    (sa.cast(col, sa.BigInteger) + sa.literal(offset_us, sa.BigInteger)) // 1_000_000, "unixepoch"
                 ),
             )
             for start, end, offset_us in _offset_segments(tz, within[0], within[1])

@@ -109,9 +109,20 @@ def _scale(currencies: pd.Series, reporting: str) -> np.ndarray:
 
 
 def convert_amounts(amounts: pd.Series, currencies: pd.Series, days: pd.Series, table: RateTable) -> pd.Series:
-    """Minor units in their own currencies → minor units of the reporting currency (rounded half to even)."""
-    factor = table.rates(currencies, days) * _scale(currencies, table.reporting)
-    values = np.rint(amounts.to_numpy(dtype="float64") * factor)
+    """Minor units in their own currencies → minor units of the reporting currency (rounded half to even).
+
+    Raises
+    ------
+    MetricError
+        A non-zero amount has no rate on or before its day (the message says which rows to add to ``fx_rates``).
+    """
+    raw = amounts.to_numpy(dtype="float64")
+    values = np.zeros(len(raw))
+    nonzero = raw != 0  # a zero needs no rate (so an empty opening balance needs no rate before the period)
+    if nonzero.any():
+        cur, when = currencies[nonzero], pd.Series(np.asarray(days)[nonzero])
+        factor = table.rates(cur, when) * _scale(cur, table.reporting)
+        values[nonzero] = np.rint(raw[nonzero] * factor)
     return pd.Series(values.astype("int64"), index=amounts.index)
 
 
