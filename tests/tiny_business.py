@@ -101,11 +101,14 @@ class Business:
                 conn.execute(accounts.insert().values(id=self.account_id, title="Tiny", time_zone=self.time_zone))
             for table in order:
                 batch = self.rows.pop(table.name, [])
-                if batch:
-                    conn.execute(table.insert(), _uniform(batch))
+                for group in _by_columns(batch):
+                    conn.execute(table.insert(), group)
         return self
 
 
-def _uniform(batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    keys = sorted({k for row in batch for k in row})
-    return [{k: row.get(k) for k in keys} for row in batch]
+def _by_columns(batch: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Rows grouped by their column set, so columns a row leaves out get their server defaults."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in batch:
+        groups.setdefault(tuple(sorted(row)), []).append(row)
+    return list(groups.values())

@@ -2,6 +2,7 @@
 
 from analytics.metrics.activity import active_members, activity_heatmap, lifecycle, stickiness
 from analytics.metrics.catalog import MetricSpec, catalog, get, metric
+from analytics.metrics.content import ContentScoreWeights, content_ranking, course_stats, lesson_stats, post_stats
 from analytics.metrics.dialect import GRAINS, Grain
 from analytics.metrics.engagement import (
     EngagementWeights,
@@ -12,6 +13,8 @@ from analytics.metrics.engagement import (
     top_members,
 )
 from analytics.metrics.funnels import SEED_FUNNELS, funnel
+from analytics.metrics.growth import growth_pct
+from analytics.metrics.messaging import messaging_rates
 from analytics.metrics.policies import DEFINITIONS_VERSION, Policies
 from analytics.metrics.retention import cohort_retention
 
@@ -19,6 +22,7 @@ __all__ = [
     "DEFINITIONS_VERSION",
     "GRAINS",
     "SEED_FUNNELS",
+    "ContentScoreWeights",
     "EngagementWeights",
     "Grain",
     "MetricSpec",
@@ -28,13 +32,19 @@ __all__ = [
     "activity_heatmap",
     "catalog",
     "cohort_retention",
+    "content_ranking",
+    "course_stats",
     "engagement_scores",
     "engagement_segments",
     "funnel",
     "get",
+    "growth_pct",
     "idle_members",
+    "lesson_stats",
     "lifecycle",
+    "messaging_rates",
     "metric",
+    "post_stats",
     "stickiness",
     "top_members",
 ]
