@@ -1,8 +1,8 @@
 """Activity over time: active members (DAU/WAU/MAU), heat map, lifecycle and stickiness, in the account's zone.
 
-Every function takes a local calendar range ``[start, end)`` widened to whole buckets of its grain (days, Monday
-weeks, months) and returns one row per bucket (zeros included), the bucket named by its first day
-(``period_start``).
+Every function takes a local calendar period ``start``–``end`` (both inclusive) and returns one row per bucket of
+its grain (days, Monday–Sunday weeks, months; zeros included), the bucket named by its first day
+(``period_start``); the first and last buckets are clipped to the period.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from analytics.errors import MetricError
-from analytics.metrics.catalog import metric
 from analytics.metrics.dialect import bucket_index, day_number, epoch_bucket, fetch_frame
 from analytics.metrics.engagement import member_join_time
 from analytics.metrics.events import event_filter
 from analytics.metrics.frames import as_int
+from analytics.metrics.keyword_metrics import keyword_metric
 from analytics.metrics.timeframe import DateLike, TimeWindow, resolve_window, zone
 from analytics.store.schema import activity_events, members
 
@@ -31,6 +31,7 @@ BREAKDOWNS = {
     "channel": activity_events.c.channel,
     "kind": activity_events.c.kind,
 }
+_BY_REQUEST: dict[str, tuple[str, object]] = {"product": ("breakdown", "product"), "channel": ("breakdown", "channel")}
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -38,15 +39,16 @@ def _breakdown_column(breakdown: str | None) -> sa.ColumnElement[object] | None:
     if breakdown is None:
         return None
     try:
-        return BREAKDOWNS[breakdown]
+        return BREAKDOWNS[breakdown].label(breakdown)
     except KeyError:
         raise MetricError(f"breakdown {breakdown!r} is not one of {', '.join(BREAKDOWNS)}") from None
 
 
-@metric(
+@keyword_metric(
     "active_members",
+    breakdowns=_BY_REQUEST,
     unit="members",
-    formula="count(distinct member_id with any qualifying event in the interval); DAU/WAU/MAU = grain day/week/month",
+    formula="count(distinct member_id with a qualifying event in the bucket); DAU/WAU/MAU = day/week/month",
     domain="engagement",
 )
 def active_members(
@@ -61,13 +63,15 @@ def active_members(
 ) -> pd.DataFrame:
     """Active members per day, week or month (DAU, WAU, MAU).
 
-    Formula: ``count(distinct member_id with any qualifying event in the interval)``; DAU/WAU/MAU are grains
+    Formula: count(distinct member_id with a qualifying event in the bucket); DAU/WAU/MAU = day/week/month.
+
+    Definition: ``count(distinct member_id with any qualifying event in the interval)``; DAU/WAU/MAU are grains
     day/week/month; qualifying events are ``kinds`` (None = every kind).
 
     Returns
     -------
     DataFrame
-        ``period_start`` (and the breakdown column: ``product_id``, ``channel`` or ``kind``), ``active_members``.
+        ``period_start`` (and the breakdown column ``product``, ``channel`` or ``kind``), ``active_members``.
     """
     column = _breakdown_column(breakdown)
     with engine.connect() as conn:
@@ -80,7 +84,7 @@ def active_members(
             .group_by(*keys)
         )
         frame = as_int(fetch_frame(conn, stmt), ["bucket", "active_members"])
-    return _dense(frame, window, column.name if column is not None else None, ["active_members"])
+    return _dense(frame, window, breakdown, ["active_members"])
 
 
 def _dense(frame: pd.DataFrame, window: TimeWindow, by: str | None, values: list[str]) -> pd.DataFrame:
@@ -98,10 +102,10 @@ def _dense(frame: pd.DataFrame, window: TimeWindow, by: str | None, values: list
     return out.drop(columns="bucket").sort_values(order, ignore_index=True)[[*order, *values]]
 
 
-@metric(
+@keyword_metric(
     "activity_heatmap",
     unit="events",
-    formula="count(events) by local weekday (Monday = 0) × local hour of occurred_at in the account time zone",
+    formula="count(events) by local weekday (0 = Monday) × local hour in the account's time zone",
     domain="engagement",
 )
 def activity_heatmap(
@@ -114,7 +118,9 @@ def activity_heatmap(
 ) -> pd.DataFrame:
     """Events by weekday × hour of day in the account's time zone (168 cells, zeros included).
 
-    Formula: ``count(events) by local weekday (Monday = 0) × local hour of occurred_at in the account time zone``.
+    Formula: count(events) by local weekday (0 = Monday) × local hour in the account's time zone.
+
+    Definition: ``count(events) by local weekday (Monday = 0) × local hour of occurred_at in the account time zone``.
     The database counts events per UTC quarter hour (every time zone offset is a multiple of 15 minutes); the
     few thousand quarter hours are then placed in local time, so daylight-saving changes are exact.
 
@@ -124,7 +130,7 @@ def activity_heatmap(
         ``weekday`` (0 = Monday), ``day_name``, ``hour`` (0–23), ``events``.
     """
     with engine.connect() as conn:
-        window = resolve_window(conn, account_id, start, end, "day", widen=False)
+        window = resolve_window(conn, account_id, start, end)
         quarter = epoch_bucket(activity_events.c.occurred_at, 900, conn.dialect.name).label("q")
         stmt = (
             sa.select(quarter, sa.func.count().label("events"))
@@ -143,11 +149,10 @@ def activity_heatmap(
     return out
 
 
-@metric(
+@keyword_metric(
     "lifecycle",
     unit="members",
-    formula="per interval: new = active and joined in it; returning = active in it and the previous one; "
-    "resurrecting = active, not active in the previous one, not new; dormant = active in the previous one, not in it",
+    formula="active = new + returning + resurrecting; dormant = active in the previous bucket, not in this one",
     domain="engagement",
 )
 def lifecycle(
@@ -161,7 +166,9 @@ def lifecycle(
 ) -> pd.DataFrame:
     """Lifecycle of active members per interval (PostHog definitions; "new" comes from the join date).
 
-    Formula: per interval, ``new`` = active and joined in it; ``returning`` = active in it and in the previous
+    Formula: active = new + returning + resurrecting; dormant = active in the previous bucket, not in this one.
+
+    Definition: per interval, ``new`` = active and joined in it; ``returning`` = active in it and in the previous
     interval (and not new); ``resurrecting`` = active, not active in the previous interval, not new;
     ``dormant`` = active in the previous interval, not in this one (a positive count; PostHog plots it below
     zero). Identity: ``active = new + returning + resurrecting``. A member who joins but has no qualifying event
@@ -176,10 +183,10 @@ def lifecycle(
         window = resolve_window(conn, account_id, start, end, grain)
         d = conn.dialect.name
         e = activity_events
-        scan = window.shifted(-1)
+        scan = window.previous_bucket()
         act = (
             sa.select(e.c.member_id, bucket_index(e.c.occurred_at, grain, d, window.tz).label("b"))
-            .where(event_filter(account_id, scan.start_utc, scan.end_utc, kinds))
+            .where(event_filter(account_id, scan.start_utc, window.end_utc, kinds))
             .distinct()
             .cte("act")
         )
@@ -230,11 +237,10 @@ def lifecycle(
     return out
 
 
-@metric(
+@keyword_metric(
     "stickiness",
     unit="members",
-    formula="per interval: count(members by number of distinct local days with a qualifying event); "
-    "share = members ÷ active members × 100",
+    formula="count(members by distinct local days active in the bucket); share_pct = members ÷ active × 100",
     domain="engagement",
 )
 def stickiness(
@@ -248,7 +254,9 @@ def stickiness(
 ) -> pd.DataFrame:
     """How many days members were active in each week or month (stickiness distribution).
 
-    Formula: per interval, ``count(members by number of distinct local days with a qualifying event)``;
+    Formula: count(members by distinct local days active in the bucket); share_pct = members ÷ active × 100.
+
+    Definition: per interval, ``count(members by number of distinct local days with a qualifying event)``;
     ``share_pct = members ÷ active members of the interval × 100``. Rows run from 1 day to the interval's length.
 
     Returns

@@ -18,10 +18,10 @@ from sqlalchemy.engine import Engine
 
 from analytics.errors import MetricError
 from analytics.metrics.aggregates import median_by
-from analytics.metrics.catalog import metric
 from analytics.metrics.dialect import epoch_seconds, fetch_frame
 from analytics.metrics.events import LESSON_VIEW, POST_VIEW, REACTION, event_filter
 from analytics.metrics.frames import as_float, as_int, rate_pct, seconds_to_timestamp
+from analytics.metrics.keyword_metrics import keyword_metric
 from analytics.metrics.timeframe import DateLike, TimeWindow, resolve_window
 from analytics.store.schema import activity_events, courses, lesson_interactions, lessons, posts
 
@@ -110,11 +110,10 @@ def _lesson_rows(conn: sa.Connection, w: TimeWindow, kinds: Sequence[str]) -> pd
     return as_float(frame, ["median_minutes_to_complete"])
 
 
-@metric(
+@keyword_metric(
     "lesson_stats",
     unit="members / %",
-    formula="completion_rate_pct = starters who completed by end ÷ starters × 100; drop-off lesson = the lesson with "
-    "the largest fall in completions from the previous lesson",
+    formula="completion_rate_pct = period starters who completed by its end ÷ period starters × 100",
     domain="content",
 )
 def lesson_stats(
@@ -127,7 +126,9 @@ def lesson_stats(
 ) -> pd.DataFrame:
     """Per lesson: views, unique viewers, replays, starts, completions, completion rate, median time, drop-off.
 
-    Formula: ``completion_rate_pct = members who started in the period and completed by its end ÷ members who
+    Formula: completion_rate_pct = period starters who completed by its end ÷ period starters × 100.
+
+    Definition: ``completion_rate_pct = members who started in the period and completed by its end ÷ members who
     started in the period × 100`` (no starters: 0); ``replays = views − unique_viewers``;
     ``completion_fall = completions(previous lesson) − completions(lesson)`` in course order; the drop-off
     lesson of a course is the one with the largest positive fall. Median minutes from start to completion over
@@ -141,7 +142,7 @@ def lesson_stats(
         position.
     """
     with engine.connect() as conn:
-        w = resolve_window(conn, account_id, start, end, "day", widen=False)
+        w = resolve_window(conn, account_id, start, end)
         frame = _lesson_rows(conn, w, view_kinds)
     frame = frame.sort_values(["course_id", "position", "lesson_id"], ignore_index=True)
     frame["replays"] = frame["views"] - frame["unique_viewers"]
@@ -156,11 +157,10 @@ def lesson_stats(
     return frame[[*columns, "drop_off"]]
 
 
-@metric(
+@keyword_metric(
     "course_stats",
     unit="members / %",
-    formula="completion_rate_pct = members who completed every lesson by end ÷ members who started the course in "
-    "the period × 100",
+    formula="completion_rate_pct = period starters who completed every lesson by its end ÷ starters × 100",
     domain="content",
 )
 def course_stats(
@@ -173,7 +173,9 @@ def course_stats(
 ) -> pd.DataFrame:
     """Per course: lessons, views, unique viewers, starters, completers, completion rate, drop-off lesson.
 
-    Formula: ``completion_rate_pct = members who started the course in the period (first lesson interaction) and
+    Formula: completion_rate_pct = period starters who completed every lesson by its end ÷ starters × 100.
+
+    Definition: ``completion_rate_pct = members who started the course in the period (first lesson interaction) and
     completed every lesson by its end ÷ those starters × 100``; views and unique viewers over all lessons; the
     drop-off lesson as in :func:`lesson_stats`.
 
@@ -185,7 +187,7 @@ def course_stats(
     """
     li = lesson_interactions
     with engine.connect() as conn:
-        w = resolve_window(conn, account_id, start, end, "day", widen=False)
+        w = resolve_window(conn, account_id, start, end)
         d = conn.dialect.name
         sizes = (
             sa.select(lessons.c.course_id, sa.func.count().label("lessons"))
@@ -256,11 +258,10 @@ def _course_viewers(engine: Engine, w: TimeWindow, kinds: Sequence[str]) -> pd.D
         return fetch_frame(conn, stmt)
 
 
-@metric(
+@keyword_metric(
     "post_stats",
     unit="count",
-    formula="per post in [start, end): views = post_view events, comments = replies created, "
-    "reactions = reaction events",
+    formula="per post: views, unique viewers, comments (replies) and reactions in the period",
     domain="content",
 )
 def post_stats(
@@ -272,9 +273,11 @@ def post_stats(
     view_kinds: Sequence[str] = (POST_VIEW,),
     reaction_kinds: Sequence[str] = (REACTION,),
 ) -> pd.DataFrame:
-    """Per top-level post created before ``end``: the period's views, viewers, comments and reactions.
+    """Per top-level post created by the end of the period: its views, viewers, comments and reactions.
 
-    Formula: per post, in ``[start, end)``: ``views = count(post_view events on the post)``,
+    Formula: per post: views, unique viewers, comments (replies) and reactions in the period.
+
+    Definition: per post, in the period: ``views = count(post_view events on the post)``,
     ``unique_viewers = count(distinct viewers)``, ``comments = count(posts replying to it created in the
     period)``, ``reactions = count(reaction events on the post)``; ``lifetime_*`` are Whop's counters.
 
@@ -285,7 +288,7 @@ def post_stats(
         lifetime_comments, lifetime_reactions``.
     """
     with engine.connect() as conn:
-        w = resolve_window(conn, account_id, start, end, "day", widen=False)
+        w = resolve_window(conn, account_id, start, end)
         d = conn.dialect.name
         base = sa.select(
             posts.c.id.label("post_id"),
@@ -321,10 +324,10 @@ def post_stats(
     )
 
 
-@metric(
+@keyword_metric(
     "content_ranking",
     unit="score",
-    formula="content score = 1·unique_viewers + 2·reactions + 3·comments + 5·completions (weights are parameters)",
+    formula="score = 1·unique_viewers + 2·reactions + 3·comments + 5·completions (weights are parameters)",
     domain="content",
 )
 def content_ranking(
@@ -338,7 +341,9 @@ def content_ranking(
 ) -> pd.DataFrame:
     """Lessons and posts ranked by the content engagement score of a period.
 
-    Formula: ``content score = 1·unique_viewers + 2·reactions + 3·comments + 5·completions`` (weights are
+    Formula: score = 1·unique_viewers + 2·reactions + 3·comments + 5·completions (weights are parameters).
+
+    Definition: ``content score = 1·unique_viewers + 2·reactions + 3·comments + 5·completions`` (weights are
     parameters, :class:`ContentScoreWeights`); lessons have completions and no comments or reactions, posts the
     reverse. Ties share the order of more viewers, then the id. Items with a score of 0 are left out.
 

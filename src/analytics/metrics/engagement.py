@@ -24,10 +24,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from analytics.errors import MetricError
-from analytics.metrics.catalog import metric
 from analytics.metrics.dialect import day_number, epoch_seconds, fetch_frame
 from analytics.metrics.events import LESSON_COMPLETE, LOGIN, MESSAGE, event_filter
 from analytics.metrics.frames import as_float, as_int, half_up, seconds_to_timestamp
+from analytics.metrics.keyword_metrics import keyword_metric
 from analytics.metrics.timeframe import DateLike, account_time_zone, resolve_window, to_utc
 from analytics.store.schema import activity_events, courses, lesson_interactions, lessons, members
 
@@ -99,11 +99,10 @@ def member_join_time() -> sa.ColumnElement[object]:
     return sa.func.coalesce(members.c.joined_at, members.c.created_at)
 
 
-@metric(
+@keyword_metric(
     "activity_counts",
     unit="events",
-    formula="per member: count(events of each kind in [start, end)); events = count(all); "
-    "last_active_at = max(occurred_at)",
+    formula="count(events of kind k per member in the period); last_active_at = max(occurred_at)",
     domain="engagement",
 )
 def activity_counts(
@@ -117,13 +116,15 @@ def activity_counts(
 ) -> pd.DataFrame:
     """Events per member and kind in a window, with the last event time.
 
-    Formula: per member, ``count(events of each kind in [start, end))``; ``events = count(all kinds)``;
-    ``last_active_at = max(occurred_at)`` in the window.
+    Formula: count(events of kind k per member in the period); last_active_at = max(occurred_at).
+
+    Definition: per member: count(events of each kind from start to end); events = count(all);
+    last_active_at = max(occurred_at). (One row per member.)
 
     Parameters
     ----------
     start, end:
-        The window ``[start, end)``: dates are local days of the account, datetimes instants.
+        First and last local day of the window (both inclusive).
     kinds:
         One count column per kind (named after the kind); ``events`` counts every kind.
     all_members:
@@ -216,11 +217,11 @@ def _course_progress(conn: sa.Connection, account_id: str, as_of_utc: datetime) 
     return frame[["member_id", "course_progress_pct"]]
 
 
-@metric(
+@keyword_metric(
     "engagement_score",
+    period="as_of",
     unit="score 0-100",
-    formula="round(100 × (0.3·min(messages/10,1) + 0.2·min(logins/7,1) + 0.3·min(course_progress_pct/100,1) "
-    "+ 0.2·max(0, 1 − days_since_active/30)) ÷ Σweights)",
+    formula="round(100·(0.3·min(messages/10,1) + 0.2·min(logins/7,1) + 0.3·min(progress/100,1) + 0.2·recency) ÷ Σw)",
     domain="engagement",
 )
 def engagement_scores(
@@ -232,7 +233,9 @@ def engagement_scores(
 ) -> pd.DataFrame:
     """Engagement score 0–100 per member, with its parts, segment and idle flag.
 
-    Formula: ``round(100 × (0.3·min(messages/10,1) + 0.2·min(logins/7,1) + 0.3·min(course_progress_pct/100,1)
+    Formula: round(100·(0.3·min(messages/10,1) + 0.2·min(logins/7,1) + 0.3·min(progress/100,1) + 0.2·recency) ÷ Σw).
+
+    Definition: ``round(100 × (0.3·min(messages/10,1) + 0.2·min(logins/7,1) + 0.3·min(course_progress_pct/100,1)
     + 0.2·max(0, 1 − days_since_active/30)) ÷ Σweights)``, rounded half up; messages and logins over the 7 days
     before ``as_of``; ``days_since_active`` = whole days since the last event within the 30 days before
     ``as_of`` (none → recency 0, ``days_since_active`` NaN); course progress = completed lessons ÷ lessons of the
@@ -294,10 +297,11 @@ def engagement_scores(
     return frame[[*columns, "score", "segment", "idle"]].sort_values("member_id", ignore_index=True)
 
 
-@metric(
+@keyword_metric(
     "engagement_segments",
+    period="as_of",
     unit="members",
-    formula="count(members by segment: high score ≥ 70, medium 40–69, low < 40); share = count ÷ members × 100",
+    formula="high: score ≥ 70, medium: 40–69, low: < 40; share_pct = members ÷ all members × 100",
     domain="engagement",
 )
 def engagement_segments(
@@ -305,7 +309,9 @@ def engagement_segments(
 ) -> pd.DataFrame:
     """Members per engagement segment as of an instant, with the idle count.
 
-    Formula: ``count(members by segment: high score ≥ 70, medium 40–69, low < 40); share = count ÷ members × 100``
+    Formula: high: score ≥ 70, medium: 40–69, low: < 40; share_pct = members ÷ all members × 100.
+
+    Definition: ``count(members by segment: high score ≥ 70, medium 40–69, low < 40); share = count ÷ members × 100``
     (zero members: every share 0).
 
     Returns
@@ -321,8 +327,9 @@ def engagement_segments(
     return frame
 
 
-@metric(
+@keyword_metric(
     "idle_members",
+    period="as_of",
     unit="members",
     formula="members joined before as_of with no event in [as_of − days, as_of)",
     domain="engagement",
@@ -330,7 +337,9 @@ def engagement_segments(
 def idle_members(engine: Engine, account_id: str, *, as_of: DateLike, days: int = 7) -> pd.DataFrame:
     """Members with no activity in the ``days`` before ``as_of`` (default 7), longest idle first.
 
-    Formula: members joined before ``as_of`` with no event in ``[as_of − days, as_of)``;
+    Formula: members joined before as_of with no event in [as_of − days, as_of).
+
+    Definition: members joined before ``as_of`` with no event in ``[as_of − days, as_of)``;
     ``days_inactive`` = whole days since their last event before ``as_of`` (NaN if they never had one).
 
     Returns
@@ -373,10 +382,10 @@ def idle_members(engine: Engine, account_id: str, *, as_of: DateLike, days: int 
     return frame[["member_id", "username", "display_name", "last_active_at", "days_inactive"]].reset_index(drop=True)
 
 
-@metric(
+@keyword_metric(
     "top_members",
     unit="events",
-    formula="members ranked by count(events in [start, end)) (or by engagement score at end), top n",
+    formula="members ranked by count(events in the period), or by engagement score at its end; top n",
     domain="engagement",
 )
 def top_members(
@@ -392,8 +401,10 @@ def top_members(
 ) -> pd.DataFrame:
     """The ``n`` most active members of a period.
 
-    Formula: members ranked by ``count(events in [start, end))`` (ties: more active days, then member id), or by
-    engagement score at ``end`` when ``by="score"``.
+    Formula: members ranked by count(events in the period), or by engagement score at its end; top n.
+
+    Definition: members ranked by count(events from start to end) (or by engagement score at the end), top n;
+    ties go to more active days, then the member id. ``by="score"`` ranks by the score at the end of ``end``.
 
     Returns
     -------
@@ -405,7 +416,7 @@ def top_members(
     if by not in ("events", "score"):
         raise MetricError(f"top_members by={by!r}: use 'events' or 'score'")
     with engine.connect() as conn:
-        window = resolve_window(conn, account_id, start, end, "day", widen=False)
+        window = resolve_window(conn, account_id, start, end)
         d = conn.dialect.name
         e = activity_events
         per = (

@@ -2,7 +2,8 @@
 
 Definition (docs/metrics.md; Mixpanel/PostHog "first touch" funnels):
 
-* A member **enters** with their first step-1 event in ``[start, end)`` (the date range controls entry only);
+* A member **enters** with their first step-1 event from ``start`` to ``end`` (inclusive local dates; the range
+  controls entry only);
   the window ``[t1, t1 + window]`` is fixed then and not reset by later step-1 events.
 * Step k is reached at the first step-k event strictly after the time step k−1 was reached and at most
   ``window`` after ``t1``. Taking the earliest match at every step is optimal: no later choice reaches more steps.
@@ -24,7 +25,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from analytics.errors import MetricError
-from analytics.metrics.catalog import metric
 from analytics.metrics.dialect import add_seconds, bucket_index, bucket_index_to_date, epoch_seconds, fetch_frame
 from analytics.metrics.events import (
     CHECKOUT_START,
@@ -36,7 +36,8 @@ from analytics.metrics.events import (
     event_filter,
 )
 from analytics.metrics.frames import as_float, as_int, rate_pct
-from analytics.metrics.timeframe import DateLike, account_time_zone, resolve_window, to_utc
+from analytics.metrics.keyword_metrics import keyword_metric
+from analytics.metrics.timeframe import DateLike, account_time_zone, resolve_window, to_local_date, to_utc
 from analytics.store.schema import activity_events
 
 __all__ = ["SEED_FUNNELS", "funnel"]
@@ -45,7 +46,7 @@ SEED_FUNNELS: dict[str, tuple[str, ...]] = {
     "checkout": (FUNNEL_VIEW, CHECKOUT_START, PURCHASE),
     "lesson": (LESSON_VIEW, LESSON_START, LESSON_COMPLETE),
 }
-_BREAKDOWNS = {"product": "product_id", "channel": "channel"}
+_BREAKDOWNS = {"product": "product_id", "channel": "channel"}  # breakdown name -> activity_events column
 
 
 def _window_seconds(window: timedelta) -> int:
@@ -54,17 +55,17 @@ def _window_seconds(window: timedelta) -> int:
     return int(window.total_seconds())
 
 
-@metric(
+@keyword_metric(
     "funnel",
+    breakdowns={"product": ("breakdown", "product"), "channel": ("breakdown", "channel")},
     unit="members / %",
-    formula="overall_conversion_pct(k) = reached step k ÷ entered step 1 × 100; "
-    "step_conversion_pct(k) = reached k ÷ reached k−1 × 100; window starts at the first step-1 event",
+    formula="overall_pct(k) = reached step k ÷ entered step 1 × 100; step_pct(k) = reached k ÷ reached k−1 × 100",
     domain="funnels",
 )
 def funnel(
     engine: Engine,
     account_id: str,
-    steps: Sequence[str] | str,
+    steps: Sequence[str] | str = "checkout",
     *,
     start: DateLike | None = None,
     end: DateLike | None = None,
@@ -75,7 +76,9 @@ def funnel(
 ) -> pd.DataFrame:
     """Conversion through ordered steps (event kinds) within a window from the first step-1 event.
 
-    Formula: ``overall_conversion_pct(k) = reached step k ÷ entered step 1 × 100``;
+    Formula: overall_pct(k) = reached step k ÷ entered step 1 × 100; step_pct(k) = reached k ÷ reached k−1 × 100.
+
+    Definition: ``overall_conversion_pct(k) = reached step k ÷ entered step 1 × 100``;
     ``step_conversion_pct(k) = reached k ÷ reached k−1 × 100``; the window ``[t1, t1 + window]`` starts at the
     member's first step-1 event and is not reset by repeats; step k needs a step-k event after step k−1 was
     reached. Zero entries give 0 % (never a division error).
@@ -86,7 +89,8 @@ def funnel(
         Event kinds in order (at least 2), or the name of a seed funnel (``checkout``: funnel_view →
         checkout_start → purchase; ``lesson``: lesson_view → lesson_start → lesson_complete).
     start, end:
-        Entry range ``[start, end)`` for step 1 (None = unbounded); later steps may fall after ``end``.
+        First and last local day on which members can enter with step 1 (None = unbounded); later steps may fall
+        after ``end``.
     breakdown:
         ``product`` or ``channel`` of the member's entering (first step-1) event.
     grain:
@@ -113,8 +117,9 @@ def funnel(
             start_utc: datetime | None = tw.start_utc
             end_utc: datetime | None = tw.end_utc
         else:
-            start_utc = to_utc(start, tz, "start") if start is not None else None
-            end_utc = to_utc(end, tz, "end") if end is not None else None
+            start_utc = to_utc(to_local_date(start, tz, "start"), tz) if start is not None else None
+            last = to_local_date(end, tz, "end") + timedelta(days=1) if end is not None else None
+            end_utc = to_utc(last, tz) if last is not None else None
         stmt = _funnel_statement(
             conn.dialect.name, account_id, kinds, seconds, start_utc, end_utc, breakdown, grain, tz, medians
         )
@@ -281,7 +286,7 @@ def _shape(frame: pd.DataFrame, kinds: list[str], breakdown: str | None, grain: 
         long["period_start"] = bucket_index_to_date(long["g"].astype("int64"), grain).to_numpy()
         out_keys.append("period_start")
     if breakdown is not None:
-        long = long.rename(columns={"bd": _BREAKDOWNS[breakdown]})
-        out_keys.append(_BREAKDOWNS[breakdown])
+        long = long.rename(columns={"bd": breakdown})
+        out_keys.append(breakdown)
     cols = [*out_keys, "step", "kind", "members", "overall_conversion_pct", "step_conversion_pct"]
     return long[[*cols, "median_seconds_from_previous"]]

@@ -3,7 +3,7 @@
 Each outbound message keeps the furthest status it reached (``wa_messages.status``; read implies delivered,
 statuses never move backwards), so:
 
-* attempted = every outbound message sent in the period (``sent_at`` in ``[start, end)``);
+* attempted = every outbound message sent in the period (``sent_at`` from ``start`` to ``end``, local dates);
 * sent = status sent, delivered or read; delivered = delivered or read; read = read; failed = failed;
 * replied = messages of the reply denominator with an inbound message from the same contact within the reply
   window after them (policy ``reply_window_hours``, default 72).
@@ -20,9 +20,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from analytics.errors import MetricError
-from analytics.metrics.catalog import metric
 from analytics.metrics.dialect import add_seconds, bucket_index, bucket_index_to_date, fetch_frame
 from analytics.metrics.frames import as_int, rate_pct
+from analytics.metrics.keyword_metrics import keyword_metric
 from analytics.metrics.policies import Policies
 from analytics.metrics.timeframe import DateLike, resolve_window
 from analytics.store.schema import wa_campaigns, wa_messages
@@ -41,11 +41,11 @@ RATES = {
 _BY = {"campaign": wa_messages.c.campaign_id, "phone_number": wa_messages.c.phone_number_id}
 
 
-@metric(
+@keyword_metric(
     "messaging_rates",
+    breakdowns={"channel": ("by", "phone_number")},
     unit="%",
-    formula="delivery = delivered ÷ sent; read = read ÷ delivered; failure = failed ÷ attempted; "
-    "reply = replied within 72 h ÷ delivered (× 100, 2 decimals; 0 with a flag on a zero denominator)",
+    formula="delivered ÷ sent, read ÷ delivered, failed ÷ attempted, replied ÷ delivered; × 100, 2 decimals",
     domain="messaging",
     policies=("reply_window_hours", "reply_denominator"),
 )
@@ -61,7 +61,9 @@ def messaging_rates(
 ) -> pd.DataFrame:
     """Outbound WhatsApp message counts and rates per campaign, phone number or in total.
 
-    Formula: ``delivery rate = delivered ÷ sent``; ``read rate = read ÷ delivered``; ``failure rate = failed ÷
+    Formula: delivered ÷ sent, read ÷ delivered, failed ÷ attempted, replied ÷ delivered; × 100, 2 decimals.
+
+    Definition: ``delivery rate = delivered ÷ sent``; ``read rate = read ÷ delivered``; ``failure rate = failed ÷
     attempted``; ``reply rate = replied within 72 h ÷ delivered`` (policy ``reply_denominator``: delivered or
     sent; ``reply_window_hours``), each × 100 with 2 decimals; a zero denominator gives 0 with
     ``<rate>_zero_denominator`` True, never a division error.
@@ -86,7 +88,7 @@ def messaging_rates(
         raise MetricError(f"policy reply_window_hours must be positive, got {pol.reply_window_hours}")
     m = wa_messages
     with engine.connect() as conn:
-        w = resolve_window(conn, account_id, start, end, grain or "day", widen=grain is not None)
+        w = resolve_window(conn, account_id, start, end, grain or "day")
         d = conn.dialect.name
         reply = m.alias("reply")
         replied_exists = (

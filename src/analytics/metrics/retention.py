@@ -15,22 +15,21 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from analytics.errors import MetricError
-from analytics.metrics.catalog import metric
 from analytics.metrics.dialect import bucket_index, bucket_index_to_date, date_bucket_index, fetch_frame
 from analytics.metrics.engagement import member_join_time
 from analytics.metrics.events import event_filter
 from analytics.metrics.frames import as_int
+from analytics.metrics.keyword_metrics import keyword_metric
 from analytics.metrics.timeframe import DateLike, account_time_zone, resolve_window, to_local_date, to_utc
 from analytics.store.schema import activity_events, members
 
 __all__ = ["cohort_retention"]
 
 
-@metric(
+@keyword_metric(
     "cohort_retention",
     unit="%",
-    formula="retention(c, k) = members of cohort c active in month c+k ÷ cohort size × 100; "
-    "on_or_after: active in month c+k or later",
+    formula="retention_pct(c, k) = members of cohort c active in month c+k ÷ cohort size × 100",
     domain="engagement",
 )
 def cohort_retention(
@@ -45,15 +44,17 @@ def cohort_retention(
 ) -> pd.DataFrame:
     """Monthly cohort retention of member activity, "on" and "on or after".
 
-    Formula: ``retention(c, k) = members of cohort c active in month c+k ÷ cohort size × 100``; the "on or after"
+    Formula: retention_pct(c, k) = members of cohort c active in month c+k ÷ cohort size × 100.
+
+    Definition: ``retention(c, k) = members of cohort c active in month c+k ÷ cohort size × 100``; the "on or after"
     variant counts members active in month ``c+k`` or any later month before ``as_of``.
 
     Parameters
     ----------
     start, end:
-        Cohorts are the members who joined in ``[start, end)`` (widened to whole months), grouped by join month.
+        Cohorts are the members who joined from ``start`` to ``end`` (inclusive local dates), by join month.
     as_of:
-        Activity is counted before this instant (default ``end``); months starting at or after it are left out.
+        Activity is counted before this instant (default: the end of ``end``); later months are left out.
     cohort_by:
         ``join`` (default: ``members.joined_at``) or ``first_event`` (the month of the member's first event).
 

@@ -1,8 +1,9 @@
 """Periods in the account's time zone: which UTC instants a calendar range covers, and its grain buckets.
 
-Metric functions take calendar dates (``start`` inclusive, ``end`` exclusive) that mean local days of the
-account (``accounts.time_zone``), or aware datetimes. ``as_of`` arguments are instants: a date means its local
-midnight, so ``as_of=date(2026, 1, 1)`` looks at the data of 2025-12-31 and before.
+Metric functions take calendar dates ``start`` and ``end``, **both inclusive**, meaning local days of the account
+(``accounts.time_zone``), as :class:`~analytics.metrics.request.MetricRequest` does; buckets are clipped to the
+period and labelled by their first day. ``as_of`` arguments are instants: a date means its local midnight, so
+``as_of=date(2026, 1, 1)`` looks at the data of 2025-12-31 and before.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -18,7 +19,7 @@ import sqlalchemy as sa
 
 from analytics.errors import MetricError
 from analytics.metrics.dialect import GRAINS, bucket_index_to_date, date_bucket_index
-from analytics.store.schema import accounts
+from analytics.metrics.request import account_settings
 
 __all__ = [
     "DateLike",
@@ -37,25 +38,13 @@ DateLike = date | datetime | str
 
 @lru_cache(maxsize=64)
 def zone(tz: str) -> ZoneInfo:
-    """The IANA time zone ``tz``; a clear error names the bad setting."""
-    try:
-        return ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise MetricError(f"time zone {tz!r} (accounts.time_zone) is not an IANA name such as 'Europe/Paris'") from exc
+    """The IANA time zone ``tz`` (validated by :func:`account_time_zone`)."""
+    return ZoneInfo(tz)
 
 
 def account_time_zone(bind: sa.Engine | sa.Connection, account_id: str) -> str:
-    """``accounts.time_zone`` of ``account_id``; an unknown account is an error that says so."""
-    stmt = sa.select(accounts.c.time_zone).where(accounts.c.id == account_id)
-    if isinstance(bind, sa.Engine):
-        with bind.connect() as conn:
-            tz = conn.execute(stmt).scalar_one_or_none()
-    else:
-        tz = bind.execute(stmt).scalar_one_or_none()
-    if tz is None:
-        raise MetricError(f"account {account_id!r} is not in the store; check the account id (accounts.id)")
-    zone(tz)
-    return str(tz)
+    """``accounts.time_zone`` of ``account_id``; an unknown account or zone is an error that says so."""
+    return account_settings(bind, account_id).time_zone
 
 
 def _parse(value: DateLike, what: str) -> date | datetime:
@@ -115,13 +104,17 @@ def add_grain(value: date, grain: str, n: int = 1) -> date:
 
 @dataclass(frozen=True)
 class TimeWindow:
-    """A local calendar range ``[start, end)`` of one account, in whole buckets of ``grain``."""
+    """A local calendar range of one account: ``start`` inclusive, ``end`` exclusive (the day after the last)."""
 
     account_id: str
     tz: str
     start: date
     end: date
     grain: str = "day"
+
+    @property
+    def last_day(self) -> date:
+        return self.end - timedelta(days=1)
 
     @property
     def start_utc(self) -> datetime:
@@ -138,41 +131,32 @@ class TimeWindow:
     @property
     def last_bucket(self) -> int:
         """Index of the last bucket (inclusive)."""
-        return date_bucket_index(self.end - timedelta(days=1), self.grain)
+        return date_bucket_index(self.last_day, self.grain)
 
     def buckets(self) -> np.ndarray:
         """Every bucket index of the window, in order."""
         return np.arange(self.first_bucket, self.last_bucket + 1, dtype="int64")
 
     def grid(self) -> pd.DataFrame:
-        """One row per bucket: ``bucket`` index and ``period_start`` (``datetime64``)."""
+        """One row per bucket: ``bucket`` index and ``period_start`` (``datetime64``, the bucket's first day)."""
         idx = self.buckets()
         return pd.DataFrame({"bucket": idx, "period_start": bucket_index_to_date(idx, self.grain)})
 
-    def shifted(self, n: int) -> TimeWindow:
-        """The same window with its start moved by ``n`` buckets (e.g. -1 to include the previous bucket)."""
-        return TimeWindow(self.account_id, self.tz, add_grain(self.start, self.grain, n), self.end, self.grain)
+    def previous_bucket(self) -> TimeWindow:
+        """The whole bucket before the first one (lifecycle and growth compare with it)."""
+        first = add_grain(floor_to_grain(self.start, self.grain), self.grain, -1)
+        return TimeWindow(self.account_id, self.tz, first, floor_to_grain(self.start, self.grain), self.grain)
 
 
 def resolve_window(
-    bind: sa.Engine | sa.Connection,
-    account_id: str,
-    start: DateLike,
-    end: DateLike,
-    grain: str = "day",
-    *,
-    widen: bool = True,
+    bind: sa.Engine | sa.Connection, account_id: str, start: DateLike, end: DateLike, grain: str = "day"
 ) -> TimeWindow:
-    """The account's window ``[start, end)`` in local dates; ``widen`` stretches it to whole ``grain`` buckets."""
+    """The account's period from ``start`` to ``end`` (both inclusive local dates) in buckets of ``grain``."""
     if grain not in GRAINS:
         raise MetricError(f"grain {grain!r} is not one of {', '.join(GRAINS)}")
     tz = account_time_zone(bind, account_id)
     first = to_local_date(start, tz, "start")
     last = to_local_date(end, tz, "end")
-    if last <= first:
-        raise MetricError(f"end {last} must be after start {first} (the range is [start, end))")
-    if widen:
-        first = floor_to_grain(first, grain)
-        floored = floor_to_grain(last, grain)
-        last = floored if floored == last else add_grain(floored, grain)
-    return TimeWindow(account_id, tz, first, last, grain)
+    if last < first:
+        raise MetricError(f"the period starts ({first}) after it ends ({last}); swap start and end")
+    return TimeWindow(account_id, tz, first, last + timedelta(days=1), grain)
