@@ -1,23 +1,27 @@
-"""Metric tests run on SQLite, PostgreSQL and DuckDB: ``store_url`` here adds DuckDB to the shared engines."""
+"""Metric tests run on SQLite, PostgreSQL and DuckDB.
+
+One migrated store per engine and test module (migrating takes a second or two); every test builds its tiny
+business in a fresh account of it (``business.account_id``), so tests stay independent.
+"""
 
 from __future__ import annotations
 
-import pytest
+from collections.abc import Iterator
 
+import pytest
+from sqlalchemy.engine import Engine
+
+from store_fixtures import ENGINES, fresh_account_id, module_store
 from tiny_business import Business
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres), "duckdb"])
-def store_url(request: pytest.FixtureRequest, tmp_path: object) -> str:
-    """An empty database URL on each engine (the shared ``engine`` fixture migrates it)."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/store.db"  # type: ignore[str-bytes-safe]
-    if request.param == "duckdb":
-        return f"duckdb:///{tmp_path}/store.duckdb"  # type: ignore[str-bytes-safe]
-    return str(request.getfixturevalue("postgres_schema_url"))
+@pytest.fixture(scope="module", params=ENGINES)
+def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """A migrated store on each engine, shared by the tests of a module (override of the per-test ``engine``)."""
+    yield from module_store(request.param, tmp_path_factory)
 
 
 @pytest.fixture
-def business(engine: object) -> Business:
-    """An empty account ``biz_1`` (UTC) to add rows to."""
-    return Business(engine)  # type: ignore[arg-type]
+def business(engine: Engine) -> Business:
+    """An empty account (UTC) of its own to add rows to."""
+    return Business(engine, account_id=fresh_account_id())

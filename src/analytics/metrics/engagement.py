@@ -137,13 +137,9 @@ def activity_counts(
     """
     kinds = list(dict.fromkeys(kinds))
     with engine.connect() as conn:
-        tz = account_time_zone(conn, account_id)
-        start_utc, end_utc = to_utc(start, tz, "start"), to_utc(end, tz, "end")
-        if end_utc <= start_utc:
-            raise MetricError(f"end {end} must be after start {start}")
-        frame = fetch_frame(
-            conn, _counts_statement(conn.dialect.name, account_id, start_utc, end_utc, kinds, all_members)
-        )
+        w = resolve_window(conn, account_id, start, end)
+        statement = _counts_statement(conn.dialect.name, account_id, w.start_utc, w.end_utc, kinds, all_members)
+        frame = fetch_frame(conn, statement)
     as_int(frame, [*kinds, "events"])
     frame["last_active_at"] = seconds_to_timestamp(frame.pop("last_s"))
     return frame.sort_values("member_id", ignore_index=True)
