@@ -139,7 +139,7 @@ def activity_heatmap(
         )
         frame = as_int(fetch_frame(conn, stmt), ["q", "events"])
     local = pd.to_datetime(frame["q"] * 900, unit="s", utc=True).dt.tz_convert(zone(window.tz))
-    frame["weekday"] = local.dt.dayofweek.astype("int64")
+    frame["weekday"] = local.dt.day_of_week.astype("int64")
     frame["hour"] = local.dt.hour.astype("int64")
     grid = pd.DataFrame([(d, h) for d in range(7) for h in range(24)], columns=["weekday", "hour"])
     counts = frame.groupby(["weekday", "hour"], as_index=False)["events"].sum()
