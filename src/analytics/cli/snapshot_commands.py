@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import click
+from sqlalchemy.engine import Engine
 
 from analytics.cli.context import CliContext, pass_cli
 
@@ -53,11 +54,28 @@ def snapshot_command(
       analytics snapshot --period daily --backfill-months 12 the last 12 months, with a progress bar
       analytics snapshot --recompute-touched                 rewrite periods that late data changed
     """
+    engine = cli.engine()
+    try:
+        _run(engine, period, start, end, accounts, policies, backfill_months, recompute_touched, quiet)
+    finally:
+        engine.dispose()
+
+
+def _run(
+    engine: Engine,
+    period: str,
+    start: object,
+    end: object,
+    accounts: tuple[str, ...],
+    policies: tuple[str, ...],
+    backfill_months: int | None,
+    recompute_touched: bool,
+    quiet: bool,
+) -> None:
     from analytics.metrics.policies import Policies
     from analytics.snapshots import backfill_snapshots, write_snapshots
     from analytics.snapshots import recompute_touched as recompute
 
-    engine = cli.engine()
     pol = Policies.from_strings(policies) if policies else None
     first = start.date() if start is not None else None  # type: ignore[attr-defined]
     last = end.date() if end is not None else None  # type: ignore[attr-defined]

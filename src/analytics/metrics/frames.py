@@ -18,14 +18,26 @@ __all__ = ["as_float", "as_int", "half_up", "rate_pct", "seconds_to_timestamp"]
 def as_int(frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
     """Make ``columns`` ``int64`` (missing values become 0: they are counts)."""
     for name in columns:
-        frame[name] = pd.to_numeric(frame[name].astype("object"), errors="coerce").fillna(0).astype("int64")
+        column = frame[name]
+        if column.dtype == "int64":
+            continue
+        if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
+            frame[name] = column.fillna(0).astype("int64")
+        else:  # Decimal objects (PostgreSQL numeric), None, strings of digits
+            frame[name] = pd.to_numeric(column.astype("object"), errors="coerce").fillna(0).astype("int64")
     return frame
 
 
 def as_float(frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
     """Make ``columns`` ``float64`` (missing values stay NaN)."""
     for name in columns:
-        frame[name] = pd.to_numeric(frame[name].astype("object"), errors="coerce").astype("float64")
+        column = frame[name]
+        if pd.api.types.is_float_dtype(column.dtype) and column.dtype == "float64":
+            continue
+        if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
+            frame[name] = column.astype("float64")
+        else:
+            frame[name] = pd.to_numeric(column.astype("object"), errors="coerce").astype("float64")
     return frame
 
 

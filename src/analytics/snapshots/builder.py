@@ -27,7 +27,7 @@ from analytics.clock import Clock, utcnow
 from analytics.errors import MetricError
 from analytics.metrics.growth import growth_pct
 from analytics.metrics.policies import DEFINITIONS_VERSION, Policies
-from analytics.metrics.timeframe import DateLike, account_time_zone, add_grain, to_local_date, zone
+from analytics.metrics.timeframe import DateLike, account_time_zone, to_local_date, zone
 from analytics.snapshots.late_data import input_counts, touched_start
 from analytics.snapshots.periods import Period, grain_of, last_complete, periods_between
 from analytics.snapshots.registry import SnapshotMetric, SnapshotScope, resolve_metrics
@@ -187,9 +187,26 @@ def write_snapshots(
     DataFrame
         One row per account and channel: ``account_id, channel, period, first_period, last_period, periods``.
     """
-    grain_of(period)
     if (start is None) != (end is None):
         raise MetricError("give both --from and --to, or neither (the last complete period)")
+    return _write(engine, period, start, end, accounts, policies, metrics, clock, progress, monthly=False)
+
+
+def _write(
+    engine: Engine,
+    period: str,
+    start: DateLike | None,
+    end: DateLike | None,
+    accounts: Iterable[str] | None,
+    policies: Policies | None,
+    metrics: Sequence[str] | None,
+    clock: Clock,
+    progress: bool,
+    *,
+    monthly: bool,
+) -> pd.DataFrame:
+    """Compute every row first, then write them: in one transaction, or one per calendar month (backfills)."""
+    grain_of(period)
     pol = policies or Policies()
     ids = _accounts(engine, accounts)
     computed_at = clock()
@@ -202,9 +219,8 @@ def write_snapshots(
             if start is None or end is None:
                 plan.append((account_id, [last_complete(period, computed_at, tz)]))
             else:
-                plan.append(
-                    (account_id, periods_between(period, to_local_date(start, tz), to_local_date(end, tz, "end")))
-                )
+                first, last = to_local_date(start, tz), to_local_date(end, tz, "end")
+                plan.append((account_id, periods_between(period, first, last)))
         steps = sum(len([m for m in chosen if period in m.periods]) for _ in ids)
         rows: list[dict[str, Any]] = []
         with tqdm(total=steps, desc=f"{period} snapshots", unit="metric", disable=not progress) as bar:
@@ -220,8 +236,13 @@ def write_snapshots(
                     job_run_id=run.id,
                     bar=bar,
                 )
-        with engine.begin() as conn:
-            replace_snapshots(conn, rows)
+        batches: dict[tuple[int, int], list[dict[str, Any]]] = {}
+        for row in rows:
+            key = (row["period_start"].year, row["period_start"].month) if monthly else (0, 0)
+            batches.setdefault(key, []).append(row)
+        for key in tqdm(sorted(batches), desc="writing", unit="month", disable=not (progress and monthly)):
+            with engine.begin() as conn:
+                replace_snapshots(conn, batches[key])
         summary = _summary(rows, period)
         run.summary.update(
             {
@@ -259,10 +280,11 @@ def backfill_snapshots(
     clock: Clock = utcnow,
     progress: bool = True,
 ) -> pd.DataFrame:
-    """Write ``months`` months of ``period`` snapshots ending at ``end`` (default: yesterday in UTC), month by month.
+    """Write ``months`` months of ``period`` snapshots ending at ``end`` (default: yesterday in UTC).
 
-    Each month is its own transaction (a failure keeps the months already written, never half a month) and
-    the progress bar counts months.
+    Every metric is computed once for the whole range (one grouped query each, with a progress bar), then each
+    calendar month is written in its own transaction: a failure while writing keeps the months already written,
+    never half a month; a failing metric writes nothing.
     """
     if months <= 0:
         raise MetricError(f"months must be positive, got {months}")
@@ -271,28 +293,7 @@ def backfill_snapshots(
     else:
         last = clock().astimezone(zone("UTC")).date() - timedelta(days=1)
     first = _months_before(last + timedelta(days=1), months)
-    chunks: list[tuple[date, date]] = []
-    cursor = first
-    while cursor <= last:
-        chunk_end = min(add_grain(cursor.replace(day=1), "month") - timedelta(days=1), last)
-        chunks.append((cursor, chunk_end))
-        cursor = chunk_end + timedelta(days=1)
-    parts = []
-    for chunk_start, chunk_end in tqdm(chunks, desc=f"backfill {period}", unit="month", disable=not progress):
-        parts.append(
-            write_snapshots(
-                engine,
-                period=period,
-                start=chunk_start,
-                end=chunk_end,
-                accounts=accounts,
-                policies=policies,
-                metrics=metrics,
-                clock=clock,
-                progress=False,
-            )
-        )
-    return pd.concat(parts, ignore_index=True) if parts else _summary([], period)
+    return _write(engine, period, first, last, accounts, policies, metrics, clock, progress, monthly=True)
 
 
 def _months_before(day: date, months: int) -> date:

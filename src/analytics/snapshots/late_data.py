@@ -74,8 +74,9 @@ LATE_DATA_SOURCES: list[LateDataSource] = [
 
 def input_counts(conn: sa.Connection, account_id: str, window: TimeWindow) -> pd.DataFrame:
     """Rows per source table whose business timestamp falls in each bucket: ``period_start`` + one column each."""
-    out = window.grid()
+    grid = window.grid()
     d = conn.dialect.name
+    parts = []
     for source in LATE_DATA_SOURCES:
         ts = source.timestamp()
         inner = (
@@ -83,12 +84,17 @@ def input_counts(conn: sa.Connection, account_id: str, window: TimeWindow) -> pd
             .where(source.table.c.account_id == account_id, ts >= window.start_utc, ts < window.end_utc)
             .subquery("src")
         )
-        frame = as_int(
-            fetch_frame(conn, sa.select(inner.c.b, sa.func.count().label("n")).group_by(inner.c.b)), ["b", "n"]
+        parts.append(
+            sa.select(sa.literal(source.name).label("source"), inner.c.b, sa.func.count().label("n")).group_by(
+                inner.c.b
+            )
         )
-        out = out.merge(frame.rename(columns={"b": "bucket", "n": source.name}), on="bucket", how="left")
-    as_int(out, [s.name for s in LATE_DATA_SOURCES])
-    return out.drop(columns="bucket")
+    counts = as_int(fetch_frame(conn, sa.union_all(*parts)), ["b", "n"])
+    wide = counts.pivot_table(index="b", columns="source", values="n", aggfunc="sum")
+    wide = wide.reindex(index=grid["bucket"], columns=[s.name for s in LATE_DATA_SOURCES], fill_value=0).fillna(0)
+    out = wide.astype("int64").reset_index(drop=True)
+    out.insert(0, "period_start", grid["period_start"].to_numpy())
+    return out
 
 
 def touched_start(
