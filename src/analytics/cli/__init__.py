@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from analytics.cli.context import CliContext, FriendlyGroup
+from analytics.cli.import_commands import import_command, import_whop_export_command
 from analytics.cli.store_commands import init_command
 
 __all__ = ["cli", "main"]
@@ -45,6 +46,8 @@ def cli(ctx: click.Context, workspace: Path | None, database_url: str | None) ->
 
 
 cli.add_command(init_command)
+cli.add_command(import_command)
+cli.add_command(import_whop_export_command)
 
 
 def main() -> None:
