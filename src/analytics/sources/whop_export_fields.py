@@ -56,14 +56,22 @@ _PLAN = ExportField(
 EXPORT_FIELDS: dict[str, tuple[ExportField, ...]] = {
     "members": (
         ExportField(
-            "id", ("member id", "id", "user id", "email", "customer email"), "member", "as member_id of memberships"
+            "id",
+            ("member id", "id", "user id", "email", "customer email"),
+            "member",
+            "Member ID, else mber_user_<User ID>, else mber_email_<hash of Email>",
         ),
         ExportField("user_id", ("user id",), "text"),
         ExportField("email", ("email", "email address", "customer email"), "text"),
         ExportField("username", ("username", "user name"), "text"),
         ExportField("display_name", ("name", "display name", "full name", "customer name"), "text"),
         ExportField("phone_number", ("phone", "phone number"), "text"),
-        ExportField("status", ("status", "member status"), "status", "Active/Joined → joined, Left/Churned → left"),
+        ExportField(
+            "status",
+            ("status", "member status"),
+            "status",
+            "Active/Joined → joined, Left/Churned → left; no column: joined",
+        ),
         ExportField(
             "joined_at", ("joined at", "date joined", "join date", "joined", "created at", "date"), "timestamp"
         ),
