@@ -13,8 +13,7 @@ integer    ``Int64`` (``money`` too, and never negative)
 number     ``float64``
 boolean    ``boolean``
 decimal    ``object`` holding normalized decimal text
-json       ``object`` holding JSON text
-text       ``object`` holding ``str`` (``enum`` and ``currency`` too)
+text       ``string[pyarrow]`` (``enum``, ``currency`` and ``json`` text too)
 =========  =======================================================
 
 A column whose *dtype* cannot hold the kind at all (naive datetimes for a timestamp, floats for an exact decimal)
@@ -52,6 +51,7 @@ _FALSE = frozenset({"false", "0", "no"})
 _DECIMAL_PLACES = 10  # ExactDecimal is NUMERIC(24, 10)
 _DECIMAL_LIMIT = Decimal(10) ** (24 - _DECIMAL_PLACES)
 _TEXT: Final = "string[pyarrow]"
+_TEXTY = ("string", "empty")  # what infer_dtype says about an object column of text
 
 
 class ColumnTypeProblem(Exception):
@@ -70,8 +70,8 @@ class Converted:
 def _flags(mask: pd.Series | np.ndarray) -> np.ndarray:
     """A plain boolean array from a (possibly nullable) boolean mask; NA counts as False."""
     if isinstance(mask, pd.Series):
-        return mask.fillna(False).to_numpy(dtype=bool)
-    return np.asarray(mask, dtype=bool)
+        return mask.fillna(False).to_numpy(dtype=bool, copy=True)
+    return np.array(mask, dtype=bool)  # a writable copy (arrow-backed results can be read-only views)
 
 
 def _stringify(value: Any) -> Any:
@@ -92,10 +92,10 @@ def _stringify(value: Any) -> Any:
 def _as_text(s: pd.Series) -> pd.Series:
     """The column as pyarrow-backed text (NA for missing); non-text objects are stringified one by one."""
     if isinstance(s.dtype, pd.StringDtype):
-        return s.astype(_TEXT)
+        return s if s.dtype.storage == "pyarrow" else s.astype(_TEXT)
     if isinstance(s.dtype, pd.CategoricalDtype):
         s = s.astype(object)
-    if s.dtype == object and ptypes.infer_dtype(s, skipna=True) not in ("string", "empty"):
+    if s.dtype == object and ptypes.infer_dtype(s, skipna=True) not in _TEXTY:
         s = pd.Series([_stringify(v) for v in s.to_numpy()], index=s.index, dtype=object)
     return s.astype(_TEXT)
 
@@ -276,19 +276,19 @@ def _decimal(s: pd.Series, col: ImportColumn) -> Converted:
     )
 
 
-def _json_text(value: Any, cache: dict[str, bool]) -> str | None:
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+def _json_ok(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _json_dump(value: Any) -> str | None:
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
         return None
     if isinstance(value, str):
-        ok = cache.get(value)
-        if ok is None:
-            try:
-                json.loads(value)
-                ok = True
-            except ValueError:
-                ok = False
-            cache[value] = ok
-        return value if ok else _BAD_JSON
+        return value if _json_ok(value) else _BAD_JSON
     try:
         return json.dumps(value, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError):
@@ -299,13 +299,17 @@ _BAD_JSON = "\x00bad json"
 
 
 def _json(s: pd.Series, col: ImportColumn) -> Converted:
-    cache: dict[str, bool] = {}
-    if isinstance(s.dtype, pd.StringDtype):
-        s = s.astype(object).where(s.notna(), None)
-    texts = [_json_text(v, cache) for v in s.to_numpy(dtype=object)]
-    values = pd.Series(texts, index=s.index, dtype=object)
-    bad = _flags(values == _BAD_JSON)
-    values = values.where(~bad, None)
+    if _is_text_like(s) and (isinstance(s.dtype, pd.StringDtype) or ptypes.infer_dtype(s, skipna=True) in _TEXTY):
+        # JSON text: each distinct text is parsed once.
+        t = s.astype(_TEXT)
+        t = t.mask(t == "")
+        invalid = [u for u in pd.unique(t.dropna()) if not _json_ok(u)]
+        bad = _flags(t.isin(invalid)) if invalid else np.zeros(len(s), dtype=bool)
+        values = t.mask(pd.Series(bad, index=s.index)) if invalid else t
+    else:  # Python objects (dicts, lists, numbers) are serialized one by one
+        values = pd.Series([_json_dump(v) for v in s.to_numpy(dtype=object)], index=s.index, dtype=object)
+        bad = _flags(values == _BAD_JSON)
+        values = values.where(~bad, None)
     return Converted(
         values,
         bad,
@@ -322,7 +326,7 @@ def _text(s: pd.Series, col: ImportColumn) -> Converted:
         bad |= _flags(t.str.len() > col.max_length)
     if col.allowed_values is not None:
         bad |= _flags(t.notna()) & ~_flags(t.isin(col.allowed_values))
-    values = t.astype(object).where(t.notna() & ~pd.Series(bad, index=s.index), None)
+    values = t.mask(pd.Series(bad, index=s.index)) if bad.any() else t
     return Converted(values, bad, _text_reason(col))
 
 

@@ -19,6 +19,7 @@ Everything runs on the caller's connection, inside the caller's transaction.
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import uuid
 from collections.abc import Callable, Sequence
@@ -88,11 +89,10 @@ def _sqlite_writer(conn: sa.Connection, spec: TableSpec, columns: Sequence[str])
     def write(frame: pd.DataFrame) -> int:
         if frame.empty:
             return 0
-        values = [_sqlite_column(frame[c], kinds[c]) for c in order]
-        rows = list(zip(*values, strict=True))
-        for start in range(0, len(rows), SQLITE_BATCH):
-            cursor.executemany(compiled.string, rows[start : start + SQLITE_BATCH])
-        return len(rows)
+        rows = zip(*(_sqlite_column(frame[c], kinds[c]) for c in order), strict=True)
+        while batch := list(itertools.islice(rows, SQLITE_BATCH)):
+            cursor.executemany(compiled.string, batch)
+        return len(frame)
 
     return write
 
@@ -117,6 +117,8 @@ def _arrow_table(frame: pd.DataFrame, kinds: dict[str, str], *, naive_utc: bool)
             arrays.append(pa.array(s.astype("boolean"), type=pa.bool_()))
         elif kind == "number":
             arrays.append(pa.array(s.astype("float64"), type=pa.float64()))
+        elif isinstance(s.dtype, pd.StringDtype):
+            arrays.append(pa.array(s.astype("string[pyarrow]").array).cast(pa.string()))
         else:
             arrays.append(pa.array(s.to_numpy(dtype=object), type=pa.string(), from_pandas=True))
     return pa.Table.from_arrays(arrays, names=list(frame.columns))
