@@ -33,6 +33,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from pandas.api import types as ptypes
 
 from analytics.sources.import_spec import ImportColumn
@@ -67,8 +68,10 @@ class Converted:
     reason: Callable[[Any], str]
 
 
-def _flags(mask: pd.Series | np.ndarray) -> np.ndarray:
-    """A plain boolean array from a (possibly nullable) boolean mask; NA counts as False."""
+def _flags(mask: Any) -> np.ndarray:
+    """A plain, writable boolean array from a (possibly nullable) boolean mask; NA counts as False."""
+    if isinstance(mask, pa.Array | pa.ChunkedArray):
+        return np.array(mask.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
     if isinstance(mask, pd.Series):
         return mask.fillna(False).to_numpy(dtype=bool, copy=True)
     return np.array(mask, dtype=bool)  # a writable copy (arrow-backed results can be read-only views)
@@ -100,9 +103,28 @@ def _as_text(s: pd.Series) -> pd.Series:
     return s.astype(_TEXT)
 
 
+# String checks go straight to pyarrow.compute: pandas' ``str`` dtype runs some of them as Python loops.
+def _arrow(t: pd.Series) -> Any:
+    return pa.array(t.array)
+
+
+def _from_arrow(values: Any, index: pd.Index) -> pd.Series:
+    return pd.Series(values.to_pandas().array, index=index)
+
+
 def _blank_to_na(t: pd.Series) -> pd.Series:
-    t = t.str.strip()
-    return t.mask(t == "")
+    """Trimmed text; empty or blank cells become missing."""
+    trimmed = pc.utf8_trim_whitespace(_arrow(t))
+    return _from_arrow(pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed), t.index)
+
+
+def _matches(t: pd.Series, pattern: str) -> np.ndarray:
+    """Which cells match ``pattern`` as a whole (missing cells: False)."""
+    return _flags(pc.match_substring_regex(_arrow(t), f"^(?:{pattern})$"))
+
+
+def _lower(t: pd.Series) -> pd.Series:
+    return _from_arrow(pc.utf8_lower(_arrow(t)), t.index)
 
 
 def _is_text_like(s: pd.Series) -> bool:
@@ -124,7 +146,7 @@ def _timestamp(s: pd.Series, col: ImportColumn) -> Converted:
             "or time-zone-aware datetimes"
         )
     t = _blank_to_na(_as_text(s))
-    shaped = _flags(t.str.fullmatch(_TS_WITH_ZONE))
+    shaped = _matches(t, _TS_WITH_ZONE)
     parsed = pd.to_datetime(t.where(shaped).astype(object), format="ISO8601", utc=True, errors="coerce")
     values = parsed.dt.as_unit("us")
     bad = _flags(t.notna()) & _flags(values.isna())
@@ -132,7 +154,7 @@ def _timestamp(s: pd.Series, col: ImportColumn) -> Converted:
     def reason(raw: Any) -> str:
         text = _stringify(raw)
         text = text.strip() if isinstance(text, str) else str(text)
-        if pd.Series([text], dtype=_TEXT).str.fullmatch(_TS_NO_ZONE).iloc[0]:
+        if re.fullmatch(_TS_NO_ZONE, text):
             return (
                 f"timestamp {text!r} has no time zone; append 'Z' for UTC or an offset such as '+02:00' "
                 "(2025-01-31T10:00:00Z)"
@@ -152,7 +174,7 @@ def _date(s: pd.Series, col: ImportColumn) -> Converted:
     if not _is_text_like(s):
         raise ColumnTypeProblem(f"holds {s.dtype} values; dates are text YYYY-MM-DD or datetime.date values")
     t = _blank_to_na(_as_text(s))
-    shaped = _flags(t.str.fullmatch(_DATE))
+    shaped = _matches(t, _DATE)
     values = pd.to_datetime(t.where(shaped).astype(object), format="%Y-%m-%d", errors="coerce")
     bad = _flags(t.notna()) & _flags(values.isna())
     return Converted(values, bad, lambda v: f"{v!r} is not a date; write it as YYYY-MM-DD, e.g. 2025-01-31")
@@ -167,7 +189,7 @@ def _boolean(s: pd.Series, col: ImportColumn) -> Converted:
         values = (s == 1).astype("boolean").mask(~pd.Series(ok, index=s.index))
         bad = _flags(s.notna()) & ~ok
         return Converted(values, bad, lambda v: f"{v!r} is not a boolean; use 1 or 0 (or true/false)")
-    t = _blank_to_na(_as_text(s)).str.lower()
+    t = _lower(_blank_to_na(_as_text(s)))
     yes = _flags(t.isin(_TRUE))
     no = _flags(t.isin(_FALSE))
     values = pd.Series(pd.NA, index=s.index, dtype="boolean")
@@ -217,7 +239,7 @@ def _integer(s: pd.Series, col: ImportColumn) -> Converted:
         present = ~np.isnan(f)
     elif _is_text_like(s):
         t = _blank_to_na(_as_text(s))
-        shaped = _flags(t.str.fullmatch(_INTEGER))
+        shaped = _matches(t, _INTEGER)
         values = t.where(shaped).astype("int64[pyarrow]").astype("Int64")
         present = _flags(t.notna())
     else:
@@ -261,7 +283,7 @@ def _decimal(s: pd.Series, col: ImportColumn) -> Converted:
     if not (_is_text_like(s) or ptypes.is_integer_dtype(s.dtype)):
         raise ColumnTypeProblem(f"holds {s.dtype} values; this column wants exact decimals such as '12.5'")
     t = _blank_to_na(_as_text(s))
-    shaped = t.where(_flags(t.str.fullmatch(_DECIMAL)))
+    shaped = t.where(_matches(t, _DECIMAL))
     uniques = pd.unique(shaped.dropna().to_numpy(dtype=object))
     normal = {u: _normalized_decimal(u) for u in uniques}
     values = shaped.astype(object).map(normal, na_action="ignore")
@@ -321,9 +343,10 @@ def _text(s: pd.Series, col: ImportColumn) -> Converted:
     t = _as_text(s)
     if col.type in ("enum", "currency"):
         t = _blank_to_na(t)
-    bad = _flags(t.str.contains("\x00", regex=False))
+    text = _arrow(t)
+    bad = _flags(pc.match_substring(text, "\x00"))
     if col.max_length is not None:
-        bad |= _flags(t.str.len() > col.max_length)
+        bad |= _flags(pc.greater(pc.utf8_length(text), col.max_length))
     if col.allowed_values is not None:
         bad |= _flags(t.notna()) & ~_flags(t.isin(col.allowed_values))
     values = t.mask(pd.Series(bad, index=s.index)) if bad.any() else t
