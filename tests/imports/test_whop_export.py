@@ -137,3 +137,23 @@ def test_members_and_memberships_exports_load_and_link_up(engine: Engine, tmp_pa
 
     again = import_whop_export(engine, "memberships", memberships, account_id=ACCOUNT)
     assert (again.loaded, len(table_rows(engine, "memberships")), len(quarantined(engine))) == (2, 2, 1)
+
+
+def test_member_ids_link_whichever_id_column_an_export_has() -> None:
+    # A members export with a bare "ID" of user ids, and a memberships export with "User ID" and "Member ID":
+    # the same person gets the same member id in both.
+    members = _text([["user_1", "ann@example.com"], ["mber_9", "zed@example.com"]], ["ID", "Email"])
+    memberships = _text(
+        [
+            ["mem_1", "user_1", "", "Course", "Active", "2025-01-01T00:00:00Z"],
+            ["mem_2", "", "mber_9", "Course", "Active", "2025-01-01T00:00:00Z"],
+            ["mem_3", "", "", "Course", "Active", "2025-01-01T00:00:00Z"],
+        ],
+        ["Membership ID", "User ID", "Member ID", "Product", "Status", "Date"],
+    )
+
+    member_ids = map_whop_export("members", members, account_id=ACCOUNT)["id"].tolist()
+    linked = map_whop_export("memberships", memberships, account_id=ACCOUNT)["member_id"].tolist()
+
+    assert member_ids == ["mber_user_user_1", "mber_9"]
+    assert linked == ["mber_user_user_1", "mber_9", None]  # row 3 names nobody: the import quarantines it

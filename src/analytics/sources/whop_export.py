@@ -85,9 +85,13 @@ def _cells(frame: pd.DataFrame, header: str | None) -> pd.Series:
     return values.where(values.notna(), None)
 
 
-def _member_ids(frame: pd.DataFrame, found: dict[str, str]) -> pd.Series:
-    member = _cells(frame, found.get("member id") or found.get("member"))
+def _member_ids(frame: pd.DataFrame, found: dict[str, str], direct: tuple[str, ...]) -> pd.Series:
+    """Member ids: the member id column (a ``user_…`` id there counts as a user id), else from the user id, else
+    from the e-mail, so every export of one account derives the same id for the same person."""
+    member = _cells(frame, next((found[h] for h in direct if h in found), None))
     user = _cells(frame, found.get("user id"))
+    user = user.where(user.notna(), member.where(member.map(lambda m: isinstance(m, str) and m.startswith("user_"))))
+    member = member.where(~member.map(lambda m: isinstance(m, str) and m.startswith("user_")), None)
     email = _cells(frame, found.get("email") or found.get("customer email"))
     from_user = user.map(lambda u: f"mber_user_{u}" if isinstance(u, str) else None)
     from_email = email.map(
@@ -191,7 +195,8 @@ def map_whop_export(
     for field in EXPORT_FIELDS[kind]:
         header = next((found[h] for h in field.headers if h in found), None)
         if field.convert == "member":
-            values = _member_ids(frame, found) if header is not None else None
+            direct = ("member id", "id", "member") if field.column == "id" else ("member id", "member")
+            values = _member_ids(frame, found, direct) if header is not None else None
         elif header is None:
             values = None
         elif field.convert == "product":

@@ -38,7 +38,7 @@ _MEMBER = ExportField(
     "member_id",
     ("member id", "member", "user id", "email", "customer email"),
     "member",
-    "Member ID, else mber_user_<User ID>, else mber_email_<hash of Email>",
+    "Member ID (a user_… id counts as User ID), else mber_user_<User ID>, else mber_email_<hash of Email>",
 )
 _PRODUCT = ExportField(
     "product_id",
@@ -59,7 +59,7 @@ EXPORT_FIELDS: dict[str, tuple[ExportField, ...]] = {
             "id",
             ("member id", "id", "user id", "email", "customer email"),
             "member",
-            "Member ID, else mber_user_<User ID>, else mber_email_<hash of Email>",
+            "Member ID (a user_… id counts as User ID), else mber_user_<User ID>, else mber_email_<hash of Email>",
         ),
         ExportField("user_id", ("user id",), "text"),
         ExportField("email", ("email", "email address", "customer email"), "text"),
