@@ -2,7 +2,8 @@
 
 All paths have the semantics of :func:`analytics.store.upsert.upsert_rows`: insert, or on a primary-key conflict
 update the columns the file carries; when the file carries ``updated_at`` an existing row is only overwritten by
-an equal or newer one, so an old export never moves a record back in time. The statements are built with
+an equal or newer one, so an old export never moves a record back in time. A stored row whose values already
+equal the incoming ones is left untouched. The statements are built with
 SQLAlchemy Core and every value is bound or streamed, never formatted into SQL.
 
 * **SQLite** — values are converted column by column the way the store's types keep them (``UTCDateTime`` as
@@ -47,9 +48,11 @@ def _upsert(insert: Any, table: sa.Table, columns: Sequence[str], key: Sequence[
     update = [c for c in columns if c not in key]
     if not update:
         return insert.on_conflict_do_nothing(index_elements=list(key))
-    where = None
+    # Only rows that differ are rewritten: re-importing an unchanged file writes nothing (no WAL growth on
+    # SQLite, no dead row versions on PostgreSQL).
+    where: Any = sa.or_(*(table.c[c].is_distinct_from(insert.excluded[c]) for c in update))
     if newer is not None and newer in columns:
-        where = sa.or_(table.c[newer].is_(None), insert.excluded[newer] >= table.c[newer])
+        where = sa.and_(sa.or_(table.c[newer].is_(None), insert.excluded[newer] >= table.c[newer]), where)
     return insert.on_conflict_do_update(
         index_elements=list(key), set_={c: insert.excluded[c] for c in update}, where=where
     )
