@@ -18,15 +18,16 @@ PAYMENTS = f"""
 """
 
 
-def _run(store_url: str, *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, ["--database-url", store_url, *args], catch_exceptions=False)
+def _run(engine: Engine, *args: str) -> tuple[int, str, str]:
+    url = engine.url.render_as_string(hide_password=False)
+    result = CliRunner().invoke(cli, ["--database-url", url, *args], catch_exceptions=False)
     return result.exit_code, result.stdout, result.stderr
 
 
-def test_import_prints_counts_per_file_and_total(store: Engine, store_url: str, tmp_path: Path) -> None:
+def test_import_prints_counts_per_file_and_total(store: Engine, tmp_path: Path) -> None:
     path = write_csv(tmp_path / "payments.csv", PAYMENTS)
 
-    code, out, _ = _run(store_url, "import", "payments", str(path), "--no-progress")
+    code, out, _ = _run(store, "import", "payments", str(path), "--no-progress")
 
     # 3 rows: pay_2 has an upper-case currency and is quarantined.
     assert code == 0
@@ -36,14 +37,12 @@ def test_import_prints_counts_per_file_and_total(store: Engine, store_url: str, 
     assert sorted(table_rows(store, "payments")["id"]) == ["pay_1", "pay_3"]
 
 
-def test_a_file_level_error_exits_1_with_one_line_and_other_files_still_load(
-    store: Engine, store_url: str, tmp_path: Path
-) -> None:
+def test_a_file_level_error_exits_1_with_one_line_and_other_files_still_load(store: Engine, tmp_path: Path) -> None:
     empty = tmp_path / "empty.csv"
     empty.write_bytes(b"")
     good = write_csv(tmp_path / "payments.csv", PAYMENTS)
 
-    code, out, err = _run(store_url, "import", "payments", str(empty), str(good), "--no-progress")
+    code, out, err = _run(store, "import", "payments", str(empty), str(good), "--no-progress")
 
     assert code == 1
     assert err.strip().splitlines()[-1] == (
@@ -53,31 +52,31 @@ def test_a_file_level_error_exits_1_with_one_line_and_other_files_still_load(
     assert len(table_rows(store, "payments")) == 2
 
 
-def test_progress_bars_go_to_stderr(store: Engine, store_url: str, tmp_path: Path) -> None:
+def test_progress_bars_go_to_stderr(store: Engine, tmp_path: Path) -> None:
     path = write_csv(tmp_path / "payments.csv", PAYMENTS)
 
-    code, _, err = _run(store_url, "import", "payments", str(path))
+    code, _, err = _run(store, "import", "payments", str(path))
 
     assert code == 0
     assert "payments.csv: 100%" in err
 
 
-def test_help_has_an_example_and_columns_lists_the_schema(store_url: str) -> None:
-    code, out, _ = _run(store_url, "import", "--help")
+def test_help_has_an_example_and_columns_lists_the_schema(sqlite_engine: Engine) -> None:
+    code, out, _ = _run(sqlite_engine, "import", "--help")
     assert code == 0
     assert "analytics import payments exports/payments-jan.csv exports/payments-feb.parquet" in out
 
-    code, out, _ = _run(store_url, "import", "payments", "--columns")
+    code, out, _ = _run(sqlite_engine, "import", "payments", "--columns")
     assert code == 0
     assert "  * total_minor" in out and "money" in out
     assert "status" in out and "one of authorized, draft, open, paid" in out
 
-    code, out, _ = _run(store_url, "import-whop-export", "--help")
+    code, out, _ = _run(sqlite_engine, "import-whop-export", "--help")
     assert code == 0
     assert "analytics import-whop-export memberships ~/Downloads/memberships.csv --account biz_" in out
 
 
-def test_import_whop_export_command(engine: Engine, store_url: str, tmp_path: Path) -> None:
+def test_import_whop_export_command(engine: Engine, tmp_path: Path) -> None:
     export = write_csv(
         tmp_path / "payments-export.csv",
         """
@@ -87,7 +86,7 @@ def test_import_whop_export_command(engine: Engine, store_url: str, tmp_path: Pa
         """,
     )
 
-    code, out, _ = _run(store_url, "import-whop-export", "payments", str(export), "--account", "biz_new")
+    code, out, _ = _run(engine, "import-whop-export", "payments", str(export), "--account", "biz_new")
 
     assert code == 0
     assert "payments-export.csv: 2 read, 2 loaded, 0 quarantined" in out
@@ -99,6 +98,6 @@ def test_import_whop_export_command(engine: Engine, store_url: str, tmp_path: Pa
     ]
     assert table_rows(engine, "accounts")["id"].tolist() == ["biz_new"]
 
-    code, _, err = _run(store_url, "import-whop-export", "payments", str(tmp_path / "missing.csv"), "--account", "b")
+    code, _, err = _run(engine, "import-whop-export", "payments", str(tmp_path / "missing.csv"), "--account", "b")
     assert code == 1
     assert err.strip() == "Error: file missing.csv: does not exist or is not a file; check the path"
