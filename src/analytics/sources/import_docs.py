@@ -57,7 +57,11 @@ Import `accounts` first: every other row names its account (`account_id`), and t
   A rejected row that is already in the quarantine, unresolved, with the same table, file name, row number,
   reason and raw values is not quarantined again.
 * **Every import is recorded** as a job run of kind `import` with its counts (read, loaded, quarantined per
-  file).
+  file). `import_frame` records none itself: pass your job run's id as `job_run_id=`.
+* **Engines**: the same rules on SQLite (batched `executemany`), PostgreSQL (`COPY` into a temporary table, then
+  one `INSERT … ON CONFLICT`) and DuckDB (an Arrow table). Throughput: `benchmarks/results/import_throughput.md`.
+* **Big DataFrames**: duplicate keys are checked per call of `import_frame` (16 bytes of memory per row), so pass a
+  very large frame in batches (say a million rows each); the file importers stream in chunks of 100,000 rows.
 * Not importable: {", ".join(f"`{t}` ({why})" for t, why in NOT_IMPORTABLE.items())}.
 
 ## Types
