@@ -13,7 +13,9 @@ Run from the worktree root (PostgreSQL must be running for ``postgresql``)::
 streaming keeps memory flat. Results go to ``benchmarks/results/import_throughput.json`` (and a short ``.md``
 beside it). Peak RSS is the whole process's maximum resident set size after each step (it includes the frame
 itself, and SQLite's page cache of up to 256 MiB set by the store's engine); client CPU is this process's CPU
-time (PostgreSQL's server work is not in it); the load average shows how busy the shared machine was.
+time, server CPU the PostgreSQL backend's (from /proc; the import runs client and server work one after the
+other, so rows / (client + server CPU) is what an otherwise idle machine would reach, disk permitting); the load
+average shows how busy the shared machine was.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import json
 import os
 import platform
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -96,11 +99,33 @@ def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _timed(label: str, fn: Any, rows: int) -> dict[str, Any]:
+def _backend(engine: sa.Engine) -> int | None:
+    """The PostgreSQL backend process serving the engine's (single pooled) connection."""
+    if engine.dialect.name != "postgresql":
+        return None
+    with engine.connect() as conn:
+        return int(conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one())
+
+
+def _process_cpu(pid: int | None) -> float:
+    """CPU seconds (user + system) a local process has used so far, from /proc."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _timed(label: str, fn: Any, rows: int, engine: sa.Engine) -> dict[str, Any]:
     load_before = os.getloadavg()[0]
+    backend = _backend(engine)
+    server_cpu = _process_cpu(backend)
     started, cpu = time.perf_counter(), time.process_time()
     report = fn()
     seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu
+    server_seconds = _process_cpu(backend) - server_cpu
+    if backend is not None and _backend(engine) != backend:
+        raise RuntimeError("the import used another PostgreSQL connection; server CPU would be wrong")
+    busy = cpu_seconds + server_seconds
     if report.loaded != rows or report.quarantined:
         raise RuntimeError(f"unexpected counts: {report}")
     result = {
@@ -109,12 +134,15 @@ def _timed(label: str, fn: Any, rows: int) -> dict[str, Any]:
         "seconds": round(seconds, 2),
         "rows_per_second": round(rows / seconds),
         "client_cpu_seconds": round(cpu_seconds, 2),
+        "server_cpu_seconds": round(server_seconds, 2),
+        "rows_per_cpu_second": round(rows / busy),
         "peak_rss_mib": round(_peak_mib()),
         "load_average_before": round(load_before, 1),
     }
     print(
-        f"  {label:<32} {seconds:7.2f} s  {rows / seconds:>10,.0f} rows/s  client cpu {cpu_seconds:6.2f} s  "
-        f"peak {result['peak_rss_mib']} MiB  load {load_before:.1f}"
+        f"  {label:<32} {seconds:7.2f} s  {rows / seconds:>10,.0f} rows/s  cpu {cpu_seconds:6.2f} s client "
+        f"+ {server_seconds:6.2f} s server = {rows / busy:>9,.0f} rows/cpu-s  peak {result['peak_rss_mib']} MiB  "
+        f"load {load_before:.1f}"
     )
     return result
 
@@ -151,8 +179,8 @@ def run(rows: int, engines: list[str], files: bool) -> dict[str, Any]:
 def _steps(engine: sa.Engine, frame: pd.DataFrame, workdir: Path, rows: int, files: bool) -> list[dict[str, Any]]:
     """First load (inserts), an unchanged re-import (every row conflicts), then the same rows from CSV/Parquet."""
     steps = [
-        _timed("import_frame (insert)", lambda: import_frame(engine, "activity_events", frame), rows),
-        _timed("import_frame (re-import)", lambda: import_frame(engine, "activity_events", frame), rows),
+        _timed("import_frame (insert)", lambda: import_frame(engine, "activity_events", frame), rows, engine),
+        _timed("import_frame (re-import)", lambda: import_frame(engine, "activity_events", frame), rows, engine),
     ]
     if files:
         for suffix in ("csv", "parquet"):
@@ -162,6 +190,7 @@ def _steps(engine: sa.Engine, frame: pd.DataFrame, workdir: Path, rows: int, fil
                     f"import_files {suffix} (re-import)",
                     lambda p=path: import_files(engine, "activity_events", [p], progress=False),
                     rows,
+                    engine,
                 )
             )
     return steps
@@ -205,16 +234,19 @@ def _markdown(result: dict[str, Any]) -> str:
         "",
         f"{result['rows']:,} rows, `benchmarks/import_throughput.py`; machine: 2 vCPU shared with other work (see the "
         "load average column: above 2 the import got only part of the CPU, so wall-clock figures are pessimistic). "
-        "Peak RSS is the whole process (it includes the frame being imported).",
+        "Rows per CPU-second = rows / (client CPU + PostgreSQL backend CPU): the figure an idle machine approaches, "
+        "disk permitting. Peak RSS is the whole process (it includes the frame being imported).",
         "",
-        "| engine | step | seconds | rows/s | client CPU s | peak RSS MiB | load avg before |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| engine | step | wall s | rows/s (wall) | client CPU s | server CPU s | rows per CPU-second | peak RSS MiB "
+        "| load avg before |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for engine, steps in result["results"].items():
         for s in steps:
             lines.append(
                 f"| {engine} | {s['step']} | {s['seconds']} | {s['rows_per_second']:,} | {s['client_cpu_seconds']} "
-                f"| {s['peak_rss_mib']} | {s['load_average_before']} |"
+                f"| {s['server_cpu_seconds']} | {s['rows_per_cpu_second']:,} | {s['peak_rss_mib']} "
+                f"| {s['load_average_before']} |"
             )
     check = result.get("stream_check")
     if check:
@@ -235,6 +267,7 @@ def main() -> None:
     parser.add_argument("--stream-rows", type=int, default=0, help="also stream a CSV of this many rows (memory check)")
     parser.add_argument("--no-save", action="store_true", help="print only; do not write benchmarks/results")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("terminated"))  # so the PostgreSQL schema is dropped
     result = run(args.rows, [e for e in args.engines.split(",") if e], args.files)
     if args.stream_rows:
         with tempfile.TemporaryDirectory() as tmp:
