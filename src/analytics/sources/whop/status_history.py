@@ -2,31 +2,24 @@
 
 Follows the history contract of :mod:`analytics.store.history`: a state is (``status``, ``plan_id``,
 ``renewal_price_minor``, ``cancel_at_period_end``), a row is written only when it changes, the price is 0 while
-trialing and for one-time purchases, and the row key is ``msc_<membership id without mem_>_<NN>`` with NN the
-row's position in the membership's history. Memberships seen for the first time get their whole history
-derived from the API-visible data instead (``rebuild_status_changes``), see :func:`derive_history`.
+trialing and for one-time purchases, and the row key is ``change_id(membership, position)``. Memberships seen
+for the first time get their whole history derived from the API-visible data instead, see
+:func:`derive_history`.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from types import ModuleType
 from typing import Any
 
 import sqlalchemy as sa
 
+from analytics.store.history import change_id, rebuild_status_changes
 from analytics.store.schema import membership_status_changes
 from analytics.store.upsert import upsert_rows
 
-_history: ModuleType | None
-try:  # the derivation lives with the history contract (branch demo); without it first-seen states are appended
-    _history = importlib.import_module("analytics.store.history")
-except ImportError:  # pragma: no cover - depends on the merge order of branches
-    _history = None
-
-__all__ = ["TRACKED", "append_status_changes", "can_derive", "derive_history", "status_change"]
+__all__ = ["TRACKED", "append_status_changes", "derive_history", "status_change"]
 
 TRACKED = ("status", "plan_id", "renewal_price_minor", "cancel_at_period_end")
 """The state tuple of the history contract."""
@@ -86,22 +79,14 @@ def append_status_changes(conn: sa.Connection, rows: Iterable[Mapping[str, Any] 
                 sa.select(sa.func.count()).where(t.c.account_id == key[0], t.c.membership_id == key[1])
             ).scalar_one()
         positions[key] += 1
-        row["id"] = f"msc_{key[1].removeprefix('mem_')}_{positions[key]:02d}"
+        row["id"] = change_id(key[1], positions[key])
     return upsert_rows(conn, t, batch, update=[])
 
 
-def can_derive() -> bool:
-    """Whether this build has the history derivation (``analytics.store.history.rebuild_status_changes``)."""
-    return _history is not None and hasattr(_history, "rebuild_status_changes")
-
-
-def derive_history(conn: sa.Connection, account_id: str, membership_ids: Iterable[str] | None, *, source: str) -> bool:
-    """Derive the history of first-seen memberships (``None``: all of the account's) from memberships and
-    payments; returns False when the derivation is not available in this build (then nothing is done)."""
-    if _history is None or not can_derive():
-        return False
+def derive_history(conn: sa.Connection, account_id: str, membership_ids: Iterable[str] | None, *, source: str) -> int:
+    """Derive the history of first-seen memberships (``None``: all of the account's) from the stored memberships
+    and payments (``analytics.store.history.rebuild_status_changes``); returns the rows written."""
     ids = None if membership_ids is None else sorted(set(membership_ids))
     if ids == []:
-        return True
-    _history.rebuild_status_changes(conn, account_id, source=source, membership_ids=ids)
-    return True
+        return 0
+    return rebuild_status_changes(conn, account_id, source=source, membership_ids=ids)

@@ -18,7 +18,6 @@ import pydantic
 import sqlalchemy as sa
 
 from analytics.errors import DataValidationError
-from analytics.sources.whop import status_history
 from analytics.sources.whop.shapes import ParseContext, Shape
 from analytics.sources.whop.status_history import append_status_changes, status_change
 from analytics.store import schema
@@ -185,11 +184,10 @@ def write_rows(conn: sa.Connection, table: sa.Table, rows: Sequence[Row], *, sou
         else:
             counts.updated += 1
         changed.append(row)
-        # First-seen memberships get their whole history derived at the end of the sync when the derivation
-        # is available (status_history.derive_history); observed changes are appended as they are seen.
-        first_seen = old is None and status_history.can_derive()
-        if table is schema.memberships and not first_seen:
-            history.append(status_change(dict(old) if old is not None else None, row, source=source))
+        # First-seen memberships get their whole history derived at the end of the sync
+        # (status_history.derive_history); observed changes are appended as they are seen.
+        if table is schema.memberships and old is not None:
+            history.append(status_change(dict(old), row, source=source))
     groups: dict[tuple[str, ...], list[Row]] = defaultdict(list)
     for row in changed:
         groups[tuple(sorted(row))].append(row)
