@@ -117,3 +117,65 @@ def test_a_full_sync_of_the_demo_business_equals_it_history_included(engine: Eng
     for account_id in ids:
         assert differences(source, engine, account_id) == {}
     source.dispose()
+
+
+@pytest.mark.slow
+def test_fake_whop_and_webhooks_commands_serve_over_http(tmp_path: Path, source_engine: Engine) -> None:
+    """``analytics fake-whop`` and ``analytics webhooks`` as real processes on free loopback ports."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    from analytics.sources.whop.signatures import sign_standard
+
+    def port() -> int:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            return int(sock.getsockname()[1])
+
+    def wait(url: str, headers: dict[str, str]) -> None:
+        for _ in range(300):
+            try:
+                httpx.get(url, headers=headers, timeout=1)
+                return
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        raise AssertionError(f"{url} did not come up")
+
+    env = {**os.environ, "WHOP_API_KEY": "cli-key", "WHOP_WEBHOOK_SECRET": "ws_cli_secret"}
+    env.pop("ANALYTICS_CONFIG", None)
+    main = [
+        sys.executable,
+        "-c",
+        "from analytics.cli import main; main()",
+        "--database-url",
+        f"sqlite:///{tmp_path}/t.db",
+    ]
+    api_port, hook_port = port(), port()
+    source_url = source_engine.url.render_as_string(hide_password=False)
+    procs = [
+        subprocess.Popen([*main, "fake-whop", "--source-url", source_url, "--port", str(api_port)], env=env),
+        subprocess.Popen([*main, "webhooks", "--port", str(hook_port)], env=env, stderr=subprocess.DEVNULL),
+    ]
+    try:
+        headers = {"Authorization": "Bearer cli-key"}
+        wait(f"http://127.0.0.1:{api_port}/_fake/stats", headers)
+        page = httpx.get(
+            f"http://127.0.0.1:{api_port}/api/v1/memberships", params={"account_id": "biz_tiny"}, headers=headers
+        )
+        assert page.status_code == 200 and len(page.json()["data"]) == 7
+        hook = f"http://127.0.0.1:{hook_port}/webhooks/whop"
+        wait(f"{hook}/stats", {})
+        body = '{"id": "msg_c", "type": "invoice.created", "account_id": "biz_tiny", "data": {}}'
+        answer = httpx.post(
+            hook, content=body, headers=sign_standard("ws_cli_secret", "msg_c", body, datetime.now(UTC))
+        )
+        assert answer.json() == {"status": "ignored"}
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(10)
