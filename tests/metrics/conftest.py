@@ -7,6 +7,7 @@ tests put each tiny business in its own account (unique ids), which keeps the su
 
 from __future__ import annotations
 
+import gc
 import os
 import uuid
 from collections.abc import Iterator
@@ -62,6 +63,7 @@ def shared_store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     init_store(engine)
     yield engine
     engine.dispose()
+    gc.collect()  # release DuckDB objects held in reference cycles before the interpreter exits
     if schema is not None:
         admin = sa.create_engine(PG_URL)
         with admin.begin() as conn:

@@ -79,7 +79,9 @@ def trials(engine: sa.Engine, request: MetricRequest) -> pd.DataFrame:
             .cte("trial_memberships")
         )
         converted = sa.and_(
-            per.c.paid_at > per.c.trial_at, sa.or_(per.c.ended_at.is_(None), per.c.paid_at <= per.c.ended_at)
+            per.c.paid_at.is_not(None),
+            per.c.paid_at > per.c.trial_at,
+            sa.or_(per.c.ended_at.is_(None), per.c.paid_at <= per.c.ended_at),
         )
         lapsed = sa.and_(sa.not_(converted), per.c.ended_at.is_not(None))
         start_bucket = sa.case(
