@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
 from analytics.metrics.catalog import metric
-from analytics.metrics.dialect import bucket_index, bucket_index_to_date, date_bucket_index, expand_range
+from analytics.metrics.dialect import (
+    bucket_index,
+    bucket_index_to_date,
+    date_bucket_index,
+    expand_range,
+    metric_connection,
+)
 from analytics.metrics.fx import convert_amounts, load_rates
 from analytics.metrics.membership_state import ACCESS_STATUSES, scope_for
 from analytics.metrics.movements import MOVEMENT_POLICIES, customer_groups
@@ -38,7 +46,7 @@ def net_mrr_retention(engine: sa.Engine, request: MetricRequest) -> pd.DataFrame
     ``net_mrr_retention_pct`` (NaN with ``flag = "no_starting_mrr"``).
     """
     request.only_breakdowns("net_mrr_retention", ())
-    with engine.connect() as conn:
+    with metric_connection(engine) as conn:
         scope = scope_for(conn, request)
         g = customer_groups(scope, cohorts=True)
         currency = [g.c[k] for k in scope.keys if k == "currency"]
@@ -57,7 +65,7 @@ def net_mrr_retention(engine: sa.Engine, request: MetricRequest) -> pd.DataFrame
         if "currency" not in raw.columns:
             raw["currency"] = scope.default_currency
         reporting = request.reporting_currency or account_settings(conn, request.account_id).reporting_currency
-        rates = load_rates(conn, set(raw["currency"]), reporting, request.end)
+        rates = load_rates(conn, set(raw["currency"]), reporting, request.end, request.start - timedelta(days=1))
     buckets = bucket_frame(request)
     for col in ("cohort", "bucket"):
         raw[col] = pd.to_datetime(raw[col]).astype("datetime64[ns]")
@@ -109,7 +117,7 @@ def signup_retention(engine: sa.Engine, request: MetricRequest) -> pd.DataFrame:
     mb, c = members.c, membership_status_changes.c
     grain = request.grain
     first, last = date_bucket_index(request.start, grain), date_bucket_index(request.end, grain)
-    with engine.connect() as conn:
+    with metric_connection(engine) as conn:
         account = account_settings(conn, request.account_id)
         tz, dialect = account.time_zone, conn.dialect.name
         t0, t1 = period_instants(request, tz)

@@ -15,7 +15,8 @@ into the bucket's first day. :func:`epoch_bucket` counts fixed-length UTC slices
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -45,6 +46,7 @@ __all__ = [
     "fetch_frame",
     "int_div",
     "local_date",
+    "metric_connection",
     "to_dates",
 ]
 
@@ -324,8 +326,22 @@ def fetch_frame(conn: sa.Connection, statement: sa.Executable, columns: Sequence
     if conn.dialect.name == "duckdb":
         frame = result.cursor.df()
         result.close()
-    else:
-        frame = pd.DataFrame(result.fetchall(), columns=names)
+    else:  # plain tuples: pandas inspects Row objects attribute by attribute, which costs more than the query
+        frame = pd.DataFrame([tuple(row) for row in result], columns=names)
     if columns is not None:
         frame.columns = list(columns)
     return frame
+
+
+@contextmanager
+def metric_connection(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """A connection for analytical metric queries.
+
+    On PostgreSQL the JIT compiler is switched off for the transaction (``SET LOCAL jit = off``): metric queries
+    run for well under a second, and compiling them costs more than it saves (the planner's row estimates for
+    window pipelines are far off, so it often decides to compile). Other engines need nothing.
+    """
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("SET LOCAL jit = off"))
+        yield conn
