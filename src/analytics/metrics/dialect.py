@@ -324,15 +324,27 @@ def _month_index(
     zone = ZoneInfo(tz)
     lo, hi = within
     first = lo.astimezone(zone).date().replace(day=1)
-    whens: list[tuple[Any, Any]] = [(col < _instant(lo, dialect), exact)]
+    bounds: list[datetime] = []  # the end of each month of the span (the last one clipped to hi)
+    indexes: list[int] = []
     while True:
         nxt = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
         bound = datetime.combine(nxt, datetime.min.time(), tzinfo=zone)
-        whens.append((col < _instant(min(bound, hi), dialect), sa.literal((first.year - 1970) * 12 + first.month - 1)))
+        bounds.append(min(bound, hi))
+        indexes.append((first.year - 1970) * 12 + first.month - 1)
         if bound >= hi:
             break
         first = nxt
-    return sa.case(*whens, else_=exact)
+
+    def search(low: int, high: int) -> Any:
+        """Months low … high−1 as a balanced tree of comparisons (about log2(months) per row)."""
+        if high - low == 1:
+            return sa.literal(indexes[low])
+        middle = (low + high) // 2
+        return sa.case((col < _instant(bounds[middle - 1], dialect), search(low, middle)), else_=search(middle, high))
+
+    return sa.case(
+        (col < _instant(lo, dialect), exact), (col >= _instant(hi, dialect), exact), else_=search(0, len(bounds))
+    )
 
 
 def bucket_index(
