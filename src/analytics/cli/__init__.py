@@ -11,6 +11,8 @@ from pathlib import Path
 import click
 
 from analytics.cli.context import CliContext, FriendlyGroup
+from analytics.cli.demo_commands import demo_command
+from analytics.cli.metric_commands import metric_command
 from analytics.cli.snapshot_commands import snapshot_command
 from analytics.cli.store_commands import init_command
 
@@ -46,6 +48,8 @@ def cli(ctx: click.Context, workspace: Path | None, database_url: str | None) ->
 
 
 cli.add_command(init_command)
+cli.add_command(demo_command)
+cli.add_command(metric_command)
 cli.add_command(snapshot_command)
 
 

@@ -74,8 +74,8 @@ def metric(name: str, *, unit: str, formula: str, domain: str, policies: tuple[s
     """Register a metric function under ``name`` (unique).
 
     The function must have the uniform signature ``fn(engine, request) -> DataFrame``; its docstring's first
-    line is the description and the docstring must contain ``formula``; every name in ``policies`` must be a
-    field of :class:`~analytics.metrics.policies.Policies`.
+    line is the description and the docstring must contain ``formula`` (line breaks may differ); every name in
+    ``policies`` must be a field of :class:`~analytics.metrics.policies.Policies`.
     """
     from analytics.metrics.policies import Policies
 
@@ -88,7 +88,7 @@ def metric(name: str, *, unit: str, formula: str, domain: str, policies: tuple[s
         if params != UNIFORM_PARAMETERS:
             raise MetricError(f"metric {name!r}: the function must take (engine, request), not {params}")
         doc = inspect.getdoc(func) or ""
-        if formula not in doc:
+        if " ".join(formula.split()) not in " ".join(doc.split()):
             raise MetricError(f"metric {name!r}: put its formula in the docstring ({formula!r})")
         unknown = [p for p in policies if p not in known]
         if unknown:
@@ -155,8 +155,8 @@ def catalog_markdown() -> str:
         "",
         f"Definitions version `{DEFINITIONS_VERSION}`. Every metric is a function `fn(engine, request)` returning a",
         "DataFrame; run any of them with `analytics metric NAME --account ID --from D --to D --grain month` or",
-        "`analytics.metrics.get(NAME).function(engine, MetricRequest.build(...))`. Definitions and sources:",
-        "[metrics.md](metrics.md).",
+        "`analytics.metrics.get(NAME).function(engine, MetricRequest.build(...))`. Definitions and their sources",
+        "are in the design notes (metrics.md); money is in integer minor units, rates in percent.",
         "",
     ]
     table = catalog()

@@ -69,7 +69,9 @@ def _values(engine: Engine, scope: SnapshotScope, chosen: Sequence[SnapshotMetri
     frame = scope.window.grid()[["period_start"]].set_index("period_start")
     for spec in chosen:
         part = spec.compute(engine, scope)
-        frame = frame.join(part.set_index(pd.to_datetime(part["period_start"])).drop(columns="period_start"))
+        part = part.set_index(pd.to_datetime(part["period_start"])).drop(columns="period_start")
+        # A column two metrics share (arpa and mrr both carry mrr_minor) is the same quantity: keep the first.
+        frame = frame.join(part.drop(columns=[c for c in part.columns if c in frame.columns]))
         bar.update(1)
     return frame
 
