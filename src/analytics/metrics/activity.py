@@ -76,7 +76,9 @@ def active_members(
     column = _breakdown_column(breakdown)
     with engine.connect() as conn:
         window = resolve_window(conn, account_id, start, end, grain)
-        bucket = bucket_index(activity_events.c.occurred_at, grain, conn.dialect.name, window.tz).label("bucket")
+        bucket = bucket_index(activity_events.c.occurred_at, grain, conn.dialect.name, window.tz, window.within).label(
+            "bucket"
+        )
         keys: list[sa.ColumnElement[object]] = [bucket] if column is None else [bucket, column]
         stmt = (
             sa.select(*keys, sa.func.count(sa.distinct(activity_events.c.member_id)).label("active_members"))
@@ -184,17 +186,24 @@ def lifecycle(
         d = conn.dialect.name
         e = activity_events
         scan = window.previous_bucket()
+        scanned = (scan.start_utc, window.end_utc)
         act = (
-            sa.select(e.c.member_id, bucket_index(e.c.occurred_at, grain, d, window.tz).label("b"))
+            sa.select(e.c.member_id, bucket_index(e.c.occurred_at, grain, d, window.tz, scanned).label("b"))
             .where(event_filter(account_id, scan.start_utc, window.end_utc, kinds))
             .distinct()
             .cte("act")
         )
         joined = (
             sa.select(
-                members.c.id.label("member_id"), bucket_index(member_join_time(), grain, d, window.tz).label("jb")
+                members.c.id.label("member_id"),
+                bucket_index(member_join_time(), grain, d, window.tz, scanned).label("jb"),
             )
-            .where(members.c.account_id == account_id)
+            # only members who joined inside the scanned range can be "new" in one of its buckets
+            .where(
+                members.c.account_id == account_id,
+                member_join_time() >= scanned[0],
+                member_join_time() < scanned[1],
+            )
             .cte("joined")
         )
         cur, prev = act.alias("cur"), act.alias("prev")
@@ -273,8 +282,8 @@ def stickiness(
         days = (
             sa.select(
                 e.c.member_id,
-                day_number(e.c.occurred_at, d, window.tz).label("dn"),
-                bucket_index(e.c.occurred_at, grain, d, window.tz).label("b"),
+                day_number(e.c.occurred_at, d, window.tz, window.within).label("dn"),
+                bucket_index(e.c.occurred_at, grain, d, window.tz, window.within).label("b"),
             )
             .where(event_filter(account_id, window.start_utc, window.end_utc, kinds))
             .distinct()

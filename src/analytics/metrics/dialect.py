@@ -246,7 +246,18 @@ def day_number(
     if dialect == "sqlite":
         if tz == "UTC":
             return int_div(col, _US_PER_DAY, dialect)
-        return sa.cast(sa.func.julianday(local_date(col, dialect, tz, within)) - _num(2440587.5), sa.BigInteger)
+        exact = sa.cast(sa.func.julianday(local_date(col, dialect, tz)) - _num(2440587.5), sa.BigInteger)
+        if within is None or within[0] >= within[1]:
+            return exact
+        # integer arithmetic per constant-offset piece (no date strings); outside ``within`` the exact answer
+        whens = [
+            (
+                sa.and_(col >= sa.literal(start, sa.BigInteger), col < sa.literal(end, sa.BigInteger)),
+                (sa.cast(col, sa.BigInteger) + sa.literal(offset_us, sa.BigInteger)) // _num(_US_PER_DAY),
+            )
+            for start, end, offset_us in _offset_segments(tz, within[0], within[1])
+        ]
+        return sa.cast(sa.case(*whens, else_=exact), sa.BigInteger)
     return sa.cast(sa.func.floor(_local_epoch_seconds(col, dialect, tz) / _num(86400)), sa.BigInteger)
 
 

@@ -157,7 +157,8 @@ def _funnel_statement(
     entry_filter = event_filter(account_id, start_utc, end_utc, [kinds[0]])
     group: list[sa.ColumnElement[object]] = []
     if grain is not None:
-        group.append(bucket_index(e.c.occurred_at, grain, dialect, tz).label("g"))
+        within = (start_utc, end_utc) if start_utc is not None and end_utc is not None else None
+        group.append(bucket_index(e.c.occurred_at, grain, dialect, tz, within).label("g"))
     if breakdown is None:
         s1 = (
             sa.select(e.c.member_id, *group, sa.func.min(e.c.occurred_at).label("t1"))

@@ -58,7 +58,7 @@ def members_metric(engine: Engine, scope: SnapshotScope) -> pd.DataFrame:
     with engine.connect() as conn:
         joined = member_join_time()
         inner = (
-            sa.select(bucket_index(joined, w.grain, conn.dialect.name, w.tz).label("b"))
+            sa.select(bucket_index(joined, w.grain, conn.dialect.name, w.tz, w.within).label("b"))
             .where(members.c.account_id == scope.account_id, sa.or_(joined.is_(None), joined < w.end_utc))
             .subquery("j")
         )
@@ -78,7 +78,9 @@ def activity_metric(engine: Engine, scope: SnapshotScope) -> pd.DataFrame:
     with engine.connect() as conn:
         inner = (
             sa.select(
-                bucket_index(e.c.occurred_at, w.grain, conn.dialect.name, w.tz).label("b"), e.c.member_id, e.c.kind
+                bucket_index(e.c.occurred_at, w.grain, conn.dialect.name, w.tz, w.within).label("b"),
+                e.c.member_id,
+                e.c.kind,
             )
             .where(event_filter(scope.account_id, w.start_utc, w.end_utc))
             .subquery("ev")
@@ -104,14 +106,15 @@ def idle_metric(engine: Engine, scope: SnapshotScope) -> pd.DataFrame:
     """
     w = scope.window
     e = activity_events
+    lookback = w.start_utc - timedelta(days=IDLE_DAYS + 1)
     with engine.connect() as conn:
         d = conn.dialect.name
         days = (
-            sa.select(e.c.member_id, day_number(e.c.occurred_at, d, w.tz).label("dn"))
+            sa.select(e.c.member_id, day_number(e.c.occurred_at, d, w.tz, (lookback, w.end_utc)).label("dn"))
             .select_from(
                 e.join(members, sa.and_(members.c.account_id == e.c.account_id, members.c.id == e.c.member_id))
             )
-            .where(event_filter(scope.account_id, w.start_utc - timedelta(days=IDLE_DAYS + 1), w.end_utc))
+            .where(event_filter(scope.account_id, lookback, w.end_utc))
             .distinct()
             .subquery("days")
         )
@@ -191,7 +194,7 @@ def content_metric(engine: Engine, scope: SnapshotScope) -> pd.DataFrame:
     with engine.connect() as conn:
         d = conn.dialect.name
         done = (
-            sa.select(bucket_index(li.c.completed_at, w.grain, d, w.tz).label("b"))
+            sa.select(bucket_index(li.c.completed_at, w.grain, d, w.tz, w.within).label("b"))
             .where(
                 li.c.account_id == scope.account_id,
                 li.c.completed.is_(True),
@@ -205,7 +208,7 @@ def content_metric(engine: Engine, scope: SnapshotScope) -> pd.DataFrame:
         )
         created = (
             sa.select(
-                bucket_index(posts.c.created_at, w.grain, d, w.tz).label("b"),
+                bucket_index(posts.c.created_at, w.grain, d, w.tz, w.within).label("b"),
                 sa.case((posts.c.parent_id.is_(None), 1), else_=0).label("top"),
             )
             .where(
