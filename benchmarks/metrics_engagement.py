@@ -283,6 +283,7 @@ def measure(size: str, engine: str, workload: str, runs: int) -> dict[str, Any]:
         "warmup_s": round(warm, 4),
         "setup_s": round(setup, 3),
         "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "load_average_1m": round(os.getloadavg()[0], 2),  # the machine is shared: how busy it was
         "checks": checks(workload, frame),
     }
     if engine == "postgresql":
