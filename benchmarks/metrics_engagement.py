@@ -396,11 +396,84 @@ def run_all(sizes: list[str], engines: list[str], workloads: list[str], runs: in
     report()
 
 
+# ------------------------------------------------- the anchors, re-measured now on this (shared, busy) machine
+ANCHOR_CODE = Path("/work/shared/bench-anchors")
+ANCHOR_DATA = DATA / "anchors"
+ANCHOR_PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}  # the local server, not the anchors' own cluster
+
+
+def _anchor_module(engine: str) -> Any:
+    sys.path.insert(0, str(ANCHOR_CODE))
+    ANCHOR_DATA.mkdir(parents=True, exist_ok=True)
+    os.chdir(ANCHOR_DATA)  # the anchors keep their data in ./.anchors-data
+    if engine == "sqlite":
+        import eng_sqlite as module
+    elif engine == "duckdb_file":
+        import eng_duckdb as module
+    else:
+        import eng_postgres as module
+
+        module.PG = ANCHOR_PG
+    return module
+
+
+def anchor_prepare(size: str, engine: str) -> None:
+    """Generate the anchors' data (their gen.py) and load it with their own loader."""
+    module = _anchor_module(engine)
+    if not (ANCHOR_DATA / ".anchors-data" / size / "events.parquet").exists():
+        subprocess.run([sys.executable, str(ANCHOR_CODE / "gen.py"), size], check=True, cwd=ANCHOR_DATA)
+    started = time.perf_counter()
+    module.load(size)
+    print(json.dumps({"anchor_prepared": size, "engine": engine, "seconds": round(time.perf_counter() - started, 1)}))
+
+
+def anchor_measure(size: str, engine: str, workload: str, runs: int) -> dict[str, Any]:
+    """The anchors' own query for ``workload`` (hand-written SQL, native driver), timed like ours."""
+    module = _anchor_module(engine)
+    ctx = module.setup(size, "file") if engine == "duckdb_file" else module.setup(size)
+    times = []
+    for i in range(1 + runs):
+        t = time.perf_counter()
+        module.run(ctx, workload)
+        elapsed = time.perf_counter() - t
+        if i == 0:
+            warm = elapsed
+        else:
+            times.append(elapsed)
+    return {
+        "size": size,
+        "engine": engine,
+        "workload": workload,
+        "median_s": statistics.median(times),
+        "times_s": [round(x, 4) for x in times],
+        "warmup_s": round(warm, 4),
+        "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "load_average_1m": round(os.getloadavg()[0], 2),
+    }
+
+
+def run_anchors(sizes: list[str], engines: list[str], workloads: list[str], runs: int, skip_prepare: bool) -> None:
+    DATA.mkdir(parents=True, exist_ok=True)
+    for size in sizes:
+        for engine in engines:
+            if not skip_prepare:
+                subprocess.run([sys.executable, __file__, "anchor-prepare", size, engine], check=True)
+            for workload in workloads:
+                done = subprocess.run(
+                    [sys.executable, __file__, "anchor-measure", size, engine, workload, "--runs", str(runs)],
+                    check=True, capture_output=True, text=True,
+                )  # fmt: skip
+                line = done.stdout.strip().splitlines()[-1]
+                with (DATA / "anchor_runs.jsonl").open("a") as f:
+                    f.write(line + "\n")
+                print(line, flush=True)
+
+
 def cleanup() -> None:
     admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        for size in ("medium", "large"):
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "bench_engagement_{size}"'))
+        for name in ("bench_engagement_medium", "bench_engagement_large", "anchors_s", "anchors_l"):
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
     admin.dispose()
 
 
@@ -423,6 +496,20 @@ def main() -> None:
     a.add_argument("--skip-prepare", action="store_true")
     sub.add_parser("report")
     sub.add_parser("cleanup")
+    ap = sub.add_parser("anchor-prepare")
+    ap.add_argument("size", choices=["S", "L"])
+    ap.add_argument("engine", choices=list(ANCHOR_ENGINE.values()))
+    am = sub.add_parser("anchor-measure")
+    am.add_argument("size", choices=["S", "L"])
+    am.add_argument("engine", choices=list(ANCHOR_ENGINE.values()))
+    am.add_argument("workload", choices=["w2", "w4"])
+    am.add_argument("--runs", type=int, default=3)
+    aa = sub.add_parser("anchors")
+    aa.add_argument("--sizes", default="S,L")
+    aa.add_argument("--engines", default=",".join(ANCHOR_ENGINE.values()))
+    aa.add_argument("--workloads", default="w2,w4")
+    aa.add_argument("--runs", type=int, default=3)
+    aa.add_argument("--skip-prepare", action="store_true")
     args = parser.parse_args()
     if args.command == "prepare":
         prepare(args.size, args.engine)
@@ -432,6 +519,14 @@ def main() -> None:
         run_all(args.sizes.split(","), args.engines.split(","), args.workloads.split(","), args.runs, args.skip_prepare)
     elif args.command == "report":
         report()
+    elif args.command == "anchor-prepare":
+        anchor_prepare(args.size, args.engine)
+    elif args.command == "anchor-measure":
+        print(json.dumps(anchor_measure(args.size, args.engine, args.workload, args.runs)), flush=True)
+    elif args.command == "anchors":
+        run_anchors(
+            args.sizes.split(","), args.engines.split(","), args.workloads.split(","), args.runs, args.skip_prepare
+        )
     else:
         cleanup()
 

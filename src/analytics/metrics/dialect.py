@@ -36,6 +36,7 @@ __all__ = [
     "bucket_index",
     "bucket_index_to_date",
     "bucket_start",
+    "correlated_lookups",
     "date_bucket_index",
     "day_number",
     "days_between",
@@ -195,6 +196,12 @@ def expand_range(
         .select_from(source)
         .join(numbers, sa.and_(numbers.c.i >= lo, numbers.c.i < hi))
     )
+
+
+def correlated_lookups(dialect: str) -> bool:
+    """Whether "the first event of member M after t" is fastest as a correlated index lookup per row (SQLite,
+    PostgreSQL: nested loops over a b-tree) rather than as a join then ``GROUP BY`` (DuckDB: hash joins)."""
+    return dialect != "duckdb"
 
 
 def to_dates(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
