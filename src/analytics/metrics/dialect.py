@@ -334,16 +334,17 @@ def fetch_frame(conn: sa.Connection, statement: sa.Executable, columns: Sequence
     """Run ``statement`` and return its rows as a DataFrame (column names from the statement unless given).
 
     On DuckDB the frame comes straight from the native cursor (``df()``) instead of Python rows: fetching row by
-    row through the DB-API costs several times the query itself on large results. Result type processing is
-    skipped, so select plain numbers, strings or epoch seconds, not ``UTCDateTime`` values.
+    row through the DB-API costs several times the query itself on large results. Elsewhere the DB-API cursor's
+    plain tuples are used (SQLAlchemy ``Row`` objects make pandas probe each row's attributes). Result type
+    processing is skipped either way, so select plain numbers, strings or epoch seconds, not ``UTCDateTime``.
     """
     result = conn.execute(statement)
     names = list(result.keys())
     if conn.dialect.name == "duckdb":
         frame = result.cursor.df()
-        result.close()
     else:
-        frame = pd.DataFrame(result.fetchall(), columns=names)
+        frame = pd.DataFrame.from_records(result.cursor.fetchall(), columns=names, coerce_float=False)
+    result.close()
     if columns is not None:
         frame.columns = list(columns)
     return frame
