@@ -67,12 +67,16 @@ def _zone(tz: str) -> ColumnElement[Any]:
 
 
 def epoch_seconds(col: Any, dialect: str) -> ColumnElement[Any]:
-    """Seconds since 1970-01-01 UTC (a number) of a timestamp expression."""
+    """Seconds since 1970-01-01 UTC of a timestamp expression, as a double on every engine.
+
+    (PostgreSQL's ``extract`` gives ``numeric``, which drivers hand back as slow ``Decimal`` objects; microsecond
+    instants of this era fit a double exactly enough for durations and recency.)
+    """
     if dialect == "sqlite":
         return sa.cast(col, sa.BigInteger) / 1_000_000
     if dialect == "duckdb":
         return sa.func.epoch(col)
-    return sa.extract("epoch", col)
+    return sa.cast(sa.extract("epoch", col), sa.Float)
 
 
 def add_days(col: Any, days: Any, dialect: str) -> ColumnElement[Any]:
