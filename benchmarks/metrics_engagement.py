@@ -387,7 +387,8 @@ def report() -> None:
         ok = ("yes" if a.get("within_1_5x_now") else "no") if n else "—"
         lines.append(
             f"| {r['size']} | {r['workload']} | {r['engine']} | {r['median_s']:.3f} | {rss} | {published} | "
-            f"{a.get('ratio', '—')} | {again} | {mib(n.get('peak_rss_kb')) or '—'} | {a.get('ratio_now', '—')} | {ok} | "
+            f"{a.get('ratio', '—')} | {again} | {mib(n.get('peak_rss_kb')) or '—'} | "
+            f"{a.get('ratio_now', '—')} | {ok} | "
             f"{r.get('load_average_1m', '')} | `{json.dumps(r['checks'])}` |"
         )
     lines += ["", "Raw runs, warm-up and setup times: `metrics_engagement.json`. The backfill has no anchor."]
