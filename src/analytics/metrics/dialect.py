@@ -37,6 +37,7 @@ __all__ = [
     "bucket_index",
     "bucket_index_to_date",
     "bucket_start",
+    "correlated_lookups",
     "date_bucket_index",
     "day_number",
     "days_between",
@@ -68,12 +69,16 @@ def _zone(tz: str) -> ColumnElement[Any]:
 
 
 def epoch_seconds(col: Any, dialect: str) -> ColumnElement[Any]:
-    """Seconds since 1970-01-01 UTC (a number) of a timestamp expression."""
+    """Seconds since 1970-01-01 UTC of a timestamp expression, as a double on every engine.
+
+    (PostgreSQL's ``extract`` gives ``numeric``, which drivers hand back as slow ``Decimal`` objects; microsecond
+    instants of this era fit a double exactly enough for durations and recency.)
+    """
     if dialect == "sqlite":
         return sa.cast(col, sa.BigInteger) / 1_000_000
     if dialect == "duckdb":
         return sa.func.epoch(col)
-    return sa.extract("epoch", col)
+    return sa.cast(sa.extract("epoch", col), sa.Float)
 
 
 def add_days(col: Any, days: Any, dialect: str) -> ColumnElement[Any]:
@@ -197,6 +202,12 @@ def expand_range(
         .select_from(source)
         .join(numbers, sa.and_(numbers.c.i >= lo, numbers.c.i < hi))
     )
+
+
+def correlated_lookups(dialect: str) -> bool:
+    """Whether "the first event of member M after t" is fastest as a correlated index lookup per row (SQLite,
+    PostgreSQL: nested loops over a b-tree) rather than as a join then ``GROUP BY`` (DuckDB: hash joins)."""
+    return dialect != "duckdb"
 
 
 def to_dates(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
@@ -395,16 +406,17 @@ def fetch_frame(conn: sa.Connection, statement: sa.Executable, columns: Sequence
     """Run ``statement`` and return its rows as a DataFrame (column names from the statement unless given).
 
     On DuckDB the frame comes straight from the native cursor (``df()``) instead of Python rows: fetching row by
-    row through the DB-API costs several times the query itself on large results. Result type processing is
-    skipped, so select plain numbers, strings or epoch seconds, not ``UTCDateTime`` values.
+    row through the DB-API costs several times the query itself on large results. Elsewhere the DB-API cursor's
+    plain tuples are used (SQLAlchemy ``Row`` objects make pandas probe each row's attributes). Result type
+    processing is skipped either way, so select plain numbers, strings or epoch seconds, not ``UTCDateTime``.
     """
     result = conn.execute(statement)
     names = list(result.keys())
     if conn.dialect.name == "duckdb":
         frame = result.cursor.df()
-        result.close()
-    else:  # plain tuples: pandas inspects Row objects attribute by attribute, which costs more than the query
-        frame = pd.DataFrame([tuple(row) for row in result], columns=names)
+    else:
+        frame = pd.DataFrame.from_records(result.cursor.fetchall(), columns=names, coerce_float=False)
+    result.close()
     if columns is not None:
         frame.columns = list(columns)
     return frame
