@@ -12,6 +12,9 @@ import click
 
 from analytics.cli.context import CliContext, FriendlyGroup
 from analytics.cli.demo_commands import demo_command
+from analytics.cli.import_commands import import_command, import_whop_export_command
+from analytics.cli.metric_commands import metric_command
+from analytics.cli.snapshot_commands import snapshot_command
 from analytics.cli.store_commands import init_command
 
 __all__ = ["cli", "main"]
@@ -47,6 +50,10 @@ def cli(ctx: click.Context, workspace: Path | None, database_url: str | None) ->
 
 cli.add_command(init_command)
 cli.add_command(demo_command)
+cli.add_command(metric_command)
+cli.add_command(snapshot_command)
+cli.add_command(import_command)
+cli.add_command(import_whop_export_command)
 
 
 def main() -> None:
