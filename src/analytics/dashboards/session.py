@@ -1,0 +1,210 @@
+"""A dashboard's session: the signed link is checked first, then (and only then) the account's data is opened.
+
+A dashboard notebook starts with::
+
+    dashboard = open_dashboard(os.environ)
+
+which reads ``token`` (and an optional ``account``) from Voilà's ``QUERY_STRING``, verifies the token with
+``ANALYTICS_SECRET_KEY`` and remembers the one account it grants. Until that succeeds there is no engine: the
+:attr:`Dashboard.engine` property refuses, and :meth:`Dashboard.page` returns the "not authorised" page.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import ipywidgets as widgets
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from analytics.auth import DashboardClaims, token_from_query_string, verify_dashboard_token
+from analytics.clock import Clock, utcnow
+from analytics.errors import AnalyticsError, AuthorizationError
+from analytics.settings import Settings, load_settings
+from analytics.store import create_store_engine
+from analytics.store.schema import accounts, plans, products
+from analytics.widgets import (
+    Controls,
+    DashboardFrame,
+    Filters,
+    Panel,
+    PlanOption,
+    ProductOption,
+    not_authorised_page,
+    server_log,
+)
+
+__all__ = ["AccountInfo", "Dashboard", "authorise_query", "open_dashboard"]
+
+NOT_CONFIGURED = "This dashboard server is not set up for links yet (the operator has to set ANALYTICS_SECRET_KEY)."
+
+
+@dataclass(frozen=True)
+class AccountInfo:
+    """The account a dashboard shows, as the store knows it."""
+
+    id: str
+    title: str
+    time_zone: str
+    currency: str
+
+
+def authorise_query(query_string: str, settings: Settings, clock: Clock = utcnow) -> DashboardClaims:
+    """Verify the ``token`` in a dashboard URL's query string; an ``account`` parameter must match it.
+
+    Raises
+    ------
+    AuthorizationError
+        Missing, forged, expired or other-account token (or a repeated parameter).
+    ConfigError
+        ``ANALYTICS_SECRET_KEY`` is not set or too short on the server.
+    """
+    token, account = token_from_query_string(query_string)
+    return verify_dashboard_token(settings.require("secret_key"), token, account_id=account, clock=clock)
+
+
+class Dashboard:
+    """One viewer's dashboard: who may see what, and the panels to build for them.
+
+    Create it with :func:`open_dashboard`. Panels are built by :mod:`analytics.dashboards.panels`; nothing reads
+    the store until :meth:`page` is called on an authorised dashboard.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        claims: DashboardClaims | None,
+        denied_reason: str | None = None,
+        clock: Clock = utcnow,
+    ) -> None:
+        self.settings = settings
+        self.claims = claims
+        self.denied_reason = denied_reason
+        self.clock = clock
+        self._engine: Engine | None = None
+        self._account: AccountInfo | None = None
+
+    @property
+    def authorised(self) -> bool:
+        return self.claims is not None
+
+    @property
+    def account_id(self) -> str:
+        if self.claims is None:
+            raise AuthorizationError(self.denied_reason or "not authorised")
+        return self.claims.account_id
+
+    @property
+    def engine(self) -> Engine:
+        """The store, opened only for an authorised dashboard."""
+        if self.claims is None:
+            raise AuthorizationError(self.denied_reason or "not authorised")
+        if self._engine is None:
+            self._engine = create_store_engine(self.settings.database_url)
+        return self._engine
+
+    @property
+    def account(self) -> AccountInfo:
+        """Title, time zone and reporting currency of the account (read once)."""
+        if self._account is None:
+            with self.engine.connect() as conn:
+                row = conn.execute(
+                    sa.select(accounts.c.title, accounts.c.time_zone, accounts.c.reporting_currency).where(
+                        accounts.c.id == self.account_id
+                    )
+                ).first()
+            if row is None:
+                raise AuthorizationError(f"account {self.account_id} is not in this store")
+            self._account = AccountInfo(
+                self.account_id, row.title, row.time_zone or "UTC", (row.reporting_currency or "usd").lower()
+            )
+        return self._account
+
+    def today(self) -> date:
+        """Today's date in the account's time zone."""
+        from zoneinfo import ZoneInfo
+
+        return self.clock().astimezone(ZoneInfo(self.account.time_zone)).date()
+
+    def default_filters(self, days: int = 90, grain: str = "week") -> Filters:
+        """The last ``days`` days up to the latest data (or today), by ``grain``."""
+        from analytics.dashboards.data import latest_data_date
+
+        end = latest_data_date(self.engine, self.account_id) or self.today()
+        return Filters(start=end - timedelta(days=days - 1), end=end, grain=grain)
+
+    def controls(self, filters: Filters) -> Controls:
+        """Date range, grain, product and plan controls with this account's products and plans."""
+        with self.engine.connect() as conn:
+            product_rows = conn.execute(
+                sa.select(products.c.id, products.c.title)
+                .where(products.c.account_id == self.account_id)
+                .order_by(products.c.title)
+            ).all()
+            plan_rows = conn.execute(
+                sa.select(plans.c.id, plans.c.title, plans.c.product_id)
+                .where(plans.c.account_id == self.account_id)
+                .order_by(plans.c.title, plans.c.id)
+            ).all()
+        return Controls(
+            filters,
+            [ProductOption(r.id, r.title) for r in product_rows],
+            [PlanOption(r.id, r.title or r.id, r.product_id) for r in plan_rows],
+        )
+
+    def page(
+        self,
+        title: str,
+        rows: Sequence[Sequence[Panel]],
+        *,
+        days: int = 90,
+        grain: str = "week",
+        with_controls: bool = True,
+    ) -> widgets.Widget:
+        """The dashboard page: the not-authorised page, a friendly empty state, or the frame with its panels.
+
+        Panels are filled before this returns, so Voilà sends a fully drawn page.
+        """
+        if self.claims is None:
+            return not_authorised_page(self.denied_reason or "not authorised")
+        try:
+            account = self.account
+            filters = self.default_filters(days=days, grain=grain)
+            controls = self.controls(filters) if with_controls else None
+        except AuthorizationError as exc:
+            server_log().warning("dashboard refused: %s", exc)
+            return not_authorised_page(str(exc))
+        subtitle = f"{account.title} · {account.id} · {account.currency.upper()} · {account.time_zone}"
+        frame = DashboardFrame(title, subtitle, rows, controls)
+        frame.refresh(filters)
+        return frame
+
+
+def open_dashboard(
+    environ: Mapping[str, str] | None = None,
+    *,
+    settings: Settings | None = None,
+    clock: Clock = utcnow,
+) -> Dashboard:
+    """Check the link this dashboard was opened with (``QUERY_STRING`` in ``environ``) before anything else.
+
+    Never raises for a bad link: the returned dashboard is then unauthorised and its page says why. The reason
+    and the client's query (without the token) go to the server log.
+    """
+    env: Mapping[str, Any] = os.environ if environ is None else environ
+    query = str(env.get("QUERY_STRING", ""))
+    try:
+        settings = settings or load_settings(env)
+        claims = authorise_query(query, settings, clock)
+    except AuthorizationError as exc:
+        server_log().warning("dashboard link refused (%s): %s", env.get("SCRIPT_NAME", "?"), exc)
+        return Dashboard(settings or Settings(), None, str(exc), clock)
+    except AnalyticsError as exc:
+        server_log().error("dashboard server misconfigured: %s", exc)
+        return Dashboard(settings or Settings(), None, NOT_CONFIGURED, clock)
+    server_log().info("dashboard %s opened for account %s", env.get("SCRIPT_NAME", "?"), claims.account_id)
+    return Dashboard(settings, claims, None, clock)
