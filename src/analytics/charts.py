@@ -265,7 +265,9 @@ def score_histogram(
     counts = bands.value_counts(sort=False)
     frame = pd.DataFrame(
         {
-            "band": [f"{int(iv.left)}–{min(int(iv.right) - 1, 100)}" for iv in counts.index],
+            "band": [
+                f"{int(iv.left)}–{int(iv.right) if iv.right >= 100 else int(iv.right) - 1}" for iv in counts.index
+            ],
             "low": [int(iv.left) for iv in counts.index],
             "members": counts.to_numpy(),
         }

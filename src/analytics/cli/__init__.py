@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from analytics.cli.context import CliContext, FriendlyGroup
+from analytics.cli.report_commands import register_report_commands
 from analytics.cli.store_commands import init_command
 
 __all__ = ["cli", "main"]
@@ -45,6 +46,7 @@ def cli(ctx: click.Context, workspace: Path | None, database_url: str | None) ->
 
 
 cli.add_command(init_command)
+register_report_commands(cli)
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -33,9 +34,10 @@ import nbformat
 
 from analytics.auth import make_dashboard_token
 from analytics.clock import Clock, utcnow
+from analytics.dashboards import DASHBOARDS
 from analytics.errors import AnalyticsError, AuthorizationError, ReportError
 from analytics.kernels import kernel_variables
-from analytics.settings import Settings, load_settings
+from analytics.settings import Secret, Settings, load_settings
 
 __all__ = [
     "DASHBOARDS",
@@ -48,9 +50,8 @@ __all__ = [
     "start_dashboards",
     "token_gate",
     "voila_config",
+    "with_secret_key",
 ]
-
-DASHBOARDS: tuple[str, ...] = ("overview", "revenue", "engagement", "content")
 
 
 def dashboards_dir(root: Path | None = None) -> Path:
@@ -80,6 +81,33 @@ def dashboard_links(
     token = make_dashboard_token(settings.require("secret_key"), account_id, expires_in, clock)
     base = base_url.rstrip("/")
     return {name: f"{base}/voila/render/{name}.ipynb?token={quote(token)}" for name in names}
+
+
+def with_secret_key(settings: Settings, *, create: bool = False) -> tuple[Settings, str | None]:
+    """Settings with a key to sign dashboard links: ``ANALYTICS_SECRET_KEY``, else ``<workspace>/secret_key``.
+
+    The workspace key lets the demo sign links on a fresh machine: with ``create=True`` a random key is written
+    there once (mode 600; the workspace is not committed) and reused, so earlier links stay valid and
+    ``analytics dashboards`` on the same workspace accepts them. Returns a note when the workspace key is used.
+
+    Raises
+    ------
+    ConfigError
+        No key is configured and ``create`` is false.
+    """
+    if settings.secret_key:
+        return settings, None
+    path = settings.workspace.expanduser().resolve() / "secret_key"
+    if not path.exists():
+        if not create:
+            settings.require("secret_key")  # raises ConfigError naming ANALYTICS_SECRET_KEY
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(secrets.token_urlsafe(32))
+    key = path.read_text(encoding="utf-8").strip()
+    note = f"ANALYTICS_SECRET_KEY is not set: dashboard links are signed with the workspace key in {path}."
+    return settings.replace(secret_key=Secret(key)), note
 
 
 def refusal_notebook(reason: str) -> nbformat.NotebookNode:

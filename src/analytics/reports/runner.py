@@ -29,7 +29,6 @@ from tqdm.auto import tqdm
 from analytics.clock import Clock, utcnow
 from analytics.errors import ConfigError, ReportError
 from analytics.kernels import kernel_environment
-from analytics.reports.export import export_report
 from analytics.reports.locations import project_paths
 from analytics.settings import Settings
 from analytics.store import create_store_engine, init_store, job_run
@@ -43,6 +42,7 @@ __all__ = [
     "StepResult",
     "execute_notebook",
     "load_schedule",
+    "notebook_parameters",
     "run_schedule",
 ]
 
@@ -177,6 +177,29 @@ def execute_notebook(
     return output
 
 
+def notebook_parameters(notebook: Path) -> dict[str, dict[str, Any]]:
+    """The parameters a notebook declares in its ``parameters`` cell (name → type, default, help)."""
+    from papermill import inspect_notebook
+
+    if not notebook.is_file():
+        raise ReportError(f"notebook {notebook} does not exist")
+    return {str(k): dict(v) for k, v in inspect_notebook(str(notebook)).items()}
+
+
+def _step_parameters(
+    plan: Schedule, step: Step, notebook: Path, account_id: str, extra: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    declared = notebook_parameters(notebook)
+    unknown = sorted(set(step.parameters) - set(declared))
+    if unknown:
+        raise ConfigError(
+            f"{plan.source}: notebook {step.notebook} has no parameter(s) {', '.join(unknown)}; "
+            f"it takes: {', '.join(sorted(declared))}"
+        )
+    shared = {"account_id": account_id, **dict(extra or {})}
+    return {**{k: v for k, v in shared.items() if k in declared}, **dict(step.parameters)}
+
+
 def _accounts(engine: Engine, account: str | None) -> list[str]:
     with engine.connect() as conn:
         known = list(conn.execute(sa.select(accounts.c.id).order_by(accounts.c.id)).scalars())
@@ -203,6 +226,7 @@ def run_schedule(
     engine: Engine | None = None,
     root: Path | None = None,
     extra_parameters: Mapping[str, Any] | None = None,
+    skip: tuple[str, ...] = (),
     clock: Clock = utcnow,
     progress: bool = True,
 ) -> list[RunResult]:
@@ -215,7 +239,9 @@ def run_schedule(
     schedule:
         ``daily``, ``weekly``, ``monthly`` or the name of another file in ``params/``.
     extra_parameters:
-        Added to every step's parameters where the notebook has them (e.g. ``{"as_of": "2025-06-30"}``).
+        Added to every step's parameters where the notebook declares them (e.g. ``{"as_of": "2025-06-30"}``).
+    skip:
+        Notebooks of the schedule not to run (e.g. ``("sync",)`` when the data was just loaded otherwise).
     progress:
         Show a tqdm progress bar over the steps.
 
@@ -229,6 +255,10 @@ def run_schedule(
     """
     paths = project_paths(root)
     plan = load_schedule(schedule, paths.params)
+    unknown_skips = sorted(set(skip) - {s.notebook for s in plan.steps})
+    if unknown_skips:
+        raise ConfigError(f"{plan.source} has no step(s) {', '.join(unknown_skips)} to skip")
+    plan = Schedule(plan.name, plan.description, tuple(s for s in plan.steps if s.notebook not in skip), plan.source)
     own_engine = engine is None
     if engine is None:
         settings.workspace.mkdir(parents=True, exist_ok=True)
@@ -269,16 +299,19 @@ def _run_account(
             bar = tqdm(plan.steps, desc=f"{plan.name} {account_id}", unit="notebook", disable=not progress)
             for step in bar:
                 bar.set_postfix_str(step.notebook)
-                parameters = {"account_id": account_id, **dict(extra or {}), **dict(step.parameters)}
+                source = notebooks / f"{step.notebook}.ipynb"
+                parameters = _step_parameters(plan, step, source, account_id, extra)
                 started = time.perf_counter()
                 out = execute_notebook(
-                    notebooks / f"{step.notebook}.ipynb",
+                    source,
                     staging / f"{step.notebook}.ipynb",
                     parameters,
                     settings=settings,
                 )
                 step_results.append(StepResult(step.notebook, out, time.perf_counter() - started))
                 if step.export:
+                    from analytics.reports.export import export_report
+
                     files = export_report(out, staging / "report")
                     reports.update({f"{step.notebook}.{kind}": path for kind, path in files.items()})
         except BaseException:

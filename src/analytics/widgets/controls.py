@@ -78,7 +78,7 @@ class Controls(widgets.HBox):
         self._set_plan_options(initial.product_id or ALL, initial.plan_id or ALL)
         super().__init__(
             [self.start, self.end, self.grain, self.product, self.plan],
-            layout=widgets.Layout(flex_flow="row wrap", gap="8px", align_items="center"),
+            layout=widgets.Layout(flex_flow="row wrap", align_items="center"),
         )
         for control in (self.start, self.end, self.grain, self.plan):
             control.observe(self._changed, names="value")

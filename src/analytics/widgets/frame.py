@@ -66,17 +66,14 @@ class DashboardFrame(widgets.VBox):
             STYLESHEET + '<div class="analytics-page analytics-header">'
             f'<h1>{html.escape(title)}</h1><div class="subtitle">{html.escape(subtitle)}</div></div>'
         )
-        body = [
-            widgets.HBox([p.widget for p in row], layout=widgets.Layout(flex_flow="row wrap", gap="12px"))
-            for row in rows
-        ]
+        body = [widgets.HBox([p.widget for p in row], layout=widgets.Layout(flex_flow="row wrap")) for row in rows]
         children: list[widgets.Widget] = [header]
         if controls is not None:
             children.append(controls)
             controls.on_change(self.refresh)
         super().__init__(
             [*children, self.status, *body],
-            layout=widgets.Layout(gap="10px", padding="4px 8px"),
+            layout=widgets.Layout(padding="4px 8px"),
         )
         self.add_class("analytics-page")
 

@@ -95,5 +95,5 @@ class KpiRow(widgets.HBox):
     """Cards side by side (wrapping on narrow screens)."""
 
     def __init__(self, cards: list[KpiCard]) -> None:
-        super().__init__(cards, layout=widgets.Layout(flex_flow="row wrap", gap="12px"))
+        super().__init__(cards, layout=widgets.Layout(flex_flow="row wrap"))
         self.cards = {card.name: card for card in cards}
