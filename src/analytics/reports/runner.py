@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import nbformat
 import sqlalchemy as sa
 import yaml
 from sqlalchemy.engine import Engine
@@ -128,9 +129,17 @@ def load_schedule(name: str, params_dir: Path) -> Schedule:
     return Schedule(name, str(data.get("description", "")), tuple(steps), path)
 
 
-def _cell_summary(exc: Any) -> str:
+def _cell_summary(exc: Any, executed: Path) -> str:
+    """``cell N (In [k]: 'first line'): Error: message`` with N counted in the notebook as committed."""
+    injected = 0
+    try:
+        cells = nbformat.read(str(executed), as_version=4).cells[: exc.cell_index]
+        injected = sum("injected-parameters" in c.get("metadata", {}).get("tags", []) for c in cells)
+    except (OSError, ValueError):
+        pass
     first_line = next((line for line in str(exc.source).splitlines() if line.strip()), "")
-    return f"cell In [{exc.exec_count}] ({first_line.strip()[:80]!r}): {exc.ename}: {exc.evalue}"
+    number = exc.cell_index - injected + 1
+    return f"cell {number} (In [{exc.exec_count}]: {first_line.strip()[:80]!r}): {exc.ename}: {exc.evalue}"
 
 
 def execute_notebook(
@@ -170,7 +179,7 @@ def execute_notebook(
             )
     except PapermillExecutionError as exc:
         raise ReportError(
-            f"notebook {notebook.name} failed in {_cell_summary(exc)}; the executed notebook is {output}"
+            f"notebook {notebook.name} failed in {_cell_summary(exc, output)}; the executed notebook is {output}"
         ) from exc
     except Exception as exc:  # kernel died, timeout, unreadable notebook: still name the notebook
         raise ReportError(f"notebook {notebook.name} could not be run: {type(exc).__name__}: {exc}") from exc
@@ -314,9 +323,15 @@ def _run_account(
 
                     files = export_report(out, staging / "report")
                     reports.update({f"{step.notebook}.{kind}": path for kind, path in files.items()})
+        except ReportError as exc:
+            failed = base / f"{account_id}.failed"
+            _replace_dir(staging, failed)
+            run.summary["failed_dir"] = str(failed)
+            raise ReportError(f"{plan.name} run for {account_id}: {exc}".replace(str(staging), str(failed))) from exc
         except BaseException:
-            _replace_dir(staging, base / f"{account_id}.failed")
-            run.summary["failed_dir"] = str(base / f"{account_id}.failed")
+            failed = base / f"{account_id}.failed"
+            _replace_dir(staging, failed)
+            run.summary["failed_dir"] = str(failed)
             raise
         _replace_dir(staging, final_dir)
         moved = {k: final_dir / p.relative_to(staging) for k, p in reports.items()}
