@@ -112,9 +112,9 @@ def with_secret_key(settings: Settings, *, create: bool = False) -> tuple[Settin
 
 def refusal_notebook(reason: str) -> nbformat.NotebookNode:
     """The one-cell notebook run instead of a dashboard when the link is refused (no data code at all)."""
-    cell = nbformat.v4.new_code_cell(
-        f"from analytics.widgets import not_authorised_page\nnot_authorised_page({reason!r})"
-    )
+    from analytics.widgets.access import not_authorised_html
+
+    cell = nbformat.v4.new_code_cell(f"import ipywidgets\nipywidgets.HTML({not_authorised_html(reason)!r})")
     nb = nbformat.v4.new_notebook(cells=[cell])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     return nb
@@ -126,7 +126,7 @@ def token_gate(handler: Any, notebook: nbformat.NotebookNode, cwd: str) -> nbfor
     Returns ``None`` (serve the dashboard) for a valid token, else :func:`refusal_notebook` with the reason.
     """
     from analytics.dashboards.session import NOT_CONFIGURED, authorise_query
-    from analytics.widgets import server_log
+    from analytics.widgets.frame import server_log
 
     try:
         authorise_query(str(handler.request.query), load_settings())

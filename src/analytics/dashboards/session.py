@@ -27,18 +27,12 @@ from analytics.errors import AnalyticsError, AuthorizationError
 from analytics.settings import Settings, load_settings
 from analytics.store import create_store_engine
 from analytics.store.schema import accounts, plans, products
-from analytics.widgets import (
-    Controls,
-    DashboardFrame,
-    Filters,
-    Panel,
-    PlanOption,
-    ProductOption,
-    not_authorised_page,
-    server_log,
-)
+from analytics.widgets.access import not_authorised_page
+from analytics.widgets.controls import Controls, Filters, PlanOption, ProductOption
+from analytics.widgets.frame import DashboardFrame, server_log
+from analytics.widgets.panels import Panel
 
-__all__ = ["AccountInfo", "Dashboard", "authorise_query", "open_dashboard"]
+__all__ = ["AccountInfo", "Dashboard", "authorise_query", "log_cell_errors", "open_dashboard"]
 
 NOT_CONFIGURED = "This dashboard server is not set up for links yet (the operator has to set ANALYTICS_SECRET_KEY)."
 
@@ -184,6 +178,28 @@ class Dashboard:
         return frame
 
 
+def log_cell_errors() -> None:
+    """In a kernel, also write every uncaught cell error with its traceback to the server log.
+
+    Voilà strips tracebacks from pages (``show_tracebacks = False``) but does not log them; this IPython custom
+    exception handler sends them to ``sys.__stderr__`` (the Voilà server's log) and then lets IPython record the
+    error as usual, which Voilà replaces with a short note on the page.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with ipykernel
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+
+    def handler(shell: Any, etype: type[BaseException], value: BaseException, tb: Any, tb_offset: Any = None) -> Any:
+        server_log().error("dashboard cell failed: %s: %s", etype.__name__, value, exc_info=(etype, value, tb))
+        return shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
+
+    shell.set_custom_exc((Exception,), handler)
+
+
 def open_dashboard(
     environ: Mapping[str, str] | None = None,
     *,
@@ -195,6 +211,7 @@ def open_dashboard(
     Never raises for a bad link: the returned dashboard is then unauthorised and its page says why. The reason
     and the client's query (without the token) go to the server log.
     """
+    log_cell_errors()
     env: Mapping[str, Any] = os.environ if environ is None else environ
     query = str(env.get("QUERY_STRING", ""))
     try:

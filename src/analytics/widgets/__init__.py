@@ -1,16 +1,13 @@
 """ipywidgets components for the Voilà dashboards: KPI cards, chart views, controls, panels and the frame.
 
 Dashboards are thin layouts of these; the data comes from metric and snapshot functions, the drawing from
-:mod:`analytics.charts`.
+:mod:`analytics.charts`. Names are imported on first use (a refused link's page needs only ipywidgets).
 """
 
-from analytics.widgets.access import not_authorised_page
-from analytics.widgets.chart import ChartView
-from analytics.widgets.controls import ALL, Controls, Filters, PlanOption, ProductOption
-from analytics.widgets.format import change_ratio, format_change, format_money, format_value
-from analytics.widgets.frame import DashboardFrame, server_log
-from analytics.widgets.kpi import Kpi, KpiCard, KpiRow
-from analytics.widgets.panels import ChartPanel, KpiPanel, Panel, TablePanel
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __all__ = [
     "ALL",
@@ -34,3 +31,32 @@ __all__ = [
     "not_authorised_page",
     "server_log",
 ]
+
+_HOMES = {
+    "not_authorised_page": "access",
+    "ChartView": "chart",
+    "ALL": "controls",
+    "Controls": "controls",
+    "Filters": "controls",
+    "PlanOption": "controls",
+    "ProductOption": "controls",
+    "change_ratio": "format",
+    "format_change": "format",
+    "format_money": "format",
+    "format_value": "format",
+    "DashboardFrame": "frame",
+    "server_log": "frame",
+    "Kpi": "kpi",
+    "KpiCard": "kpi",
+    "KpiRow": "kpi",
+    "ChartPanel": "panels",
+    "KpiPanel": "panels",
+    "Panel": "panels",
+    "TablePanel": "panels",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        return getattr(importlib.import_module(f"analytics.widgets.{_HOMES[name]}"), name)
+    raise AttributeError(f"module 'analytics.widgets' has no attribute {name!r}")

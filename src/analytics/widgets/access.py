@@ -8,12 +8,17 @@ import ipywidgets as widgets
 
 from analytics.widgets.style import STYLESHEET
 
-__all__ = ["not_authorised_page"]
+__all__ = ["not_authorised_html", "not_authorised_page"]
 
 
 def not_authorised_page(reason: str) -> widgets.HTML:
     """A clear "not authorised" page that shows the reason and no data at all."""
-    return widgets.HTML(
+    return widgets.HTML(not_authorised_html(reason))
+
+
+def not_authorised_html(reason: str) -> str:
+    """The HTML of :func:`not_authorised_page` (the server's refusal notebook shows it without our imports)."""
+    return (
         STYLESHEET + '<div class="analytics-page"><div class="analytics-notice" data-state="not-authorised">'
         "<h2>Not authorised</h2>"
         f"<p>{html.escape(reason)}</p>"
