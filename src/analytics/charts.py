@@ -41,8 +41,9 @@ PALETTE = {
 WIDTH = 520
 HEIGHT = 220
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
-MOVEMENT_ORDER = ["new", "expansion", "reactivation", "contraction", "churn"]
+MOVEMENT_ORDER = ["new", "expansion", "reactivation", "contraction", "churn", "fx"]
 _NEGATIVE_MOVEMENTS = {"contraction", "churn", "churned"}
+_STEP_LABELS = {"fx": "FX", "new": "New", "expansion": "Expansion", "reactivation": "Reactivation"}
 
 
 def _money_format(currency: str) -> str:
@@ -165,7 +166,7 @@ def waterfall_frame(start: float, movements: pd.DataFrame, *, movement: str, amo
         signed = -abs(float(value)) if name in _NEGATIVE_MOVEMENTS else float(value)
         rows.append(
             {
-                "step": str(name).capitalize(),
+                "step": _STEP_LABELS.get(str(name), str(name).capitalize()),
                 "kind": "increase" if signed >= 0 else "decrease",
                 "low": min(level, level + signed),
                 "high": max(level, level + signed),

@@ -22,7 +22,8 @@ _SECRET_VARIABLES = {"secret_key": "ANALYTICS_SECRET_KEY"}
 def kernel_variables(settings: Settings, *, secrets: tuple[str, ...] = ()) -> dict[str, str]:
     """The variables a kernel needs to open the same store: an absolute workspace and the database URL.
 
-    The workspace is made absolute because kernels run in the notebook's folder, not the caller's. ``secrets``
+    The workspace (and any ``PYTHONPATH``) is made absolute because kernels run in the notebook's folder, not the
+    caller's. ``secrets``
     names secrets to pass on as well (only ``secret_key``, for the dashboard server's kernels), revealed here
     because a child process's environment is their point of use.
     """
@@ -34,6 +35,10 @@ def kernel_variables(settings: Settings, *, secrets: tuple[str, ...] = ()) -> di
     elif url.startswith("sqlite:///") and not url.startswith(("sqlite:////", "sqlite:///:memory:")):
         url = f"sqlite:///{os.path.abspath(url.removeprefix('sqlite:///'))}"
     values = {"ANALYTICS_WORKSPACE": str(workspace), "ANALYTICS_DATABASE_URL": url}
+    if os.environ.get("PYTHONPATH"):  # kernels start in another folder: relative entries would break
+        values["PYTHONPATH"] = os.pathsep.join(
+            os.path.abspath(p) for p in os.environ["PYTHONPATH"].split(os.pathsep) if p
+        )
     for name in secrets:
         value = getattr(settings, name)
         if value:

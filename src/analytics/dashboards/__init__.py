@@ -15,7 +15,6 @@ from typing import Any
 
 __all__ = [
     "DASHBOARDS",
-    "AccountInfo",
     "Dashboard",
     "DashboardServer",
     "authorise_query",
@@ -29,7 +28,6 @@ __all__ = [
 DASHBOARDS: tuple[str, ...] = ("overview", "revenue", "engagement", "content")
 
 _HOMES = {
-    "AccountInfo": "session",
     "Dashboard": "session",
     "authorise_query": "session",
     "open_dashboard": "session",

@@ -1,16 +1,28 @@
-"""Small lookups the dashboards need besides metrics: how fresh the account's data is."""
+"""Small helpers of the dashboards: how fresh an account's data is, snapshot periods, money for charts.
+
+The numbers themselves come from registered metrics through :class:`analytics.kpis.AccountMetrics` or from
+stored snapshots (:func:`analytics.snapshots.read_snapshots`).
+"""
 
 from __future__ import annotations
 
 from datetime import date
 from zoneinfo import ZoneInfo
 
+import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from analytics.store.schema import accounts, activity_events, membership_status_changes, payments, snapshots
 
-__all__ = ["latest_data_date"]
+__all__ = [
+    "latest_data_date",
+    "minor_scale",
+    "snapshot_period",
+    "to_major",
+]
+
+_SNAPSHOT_PERIODS = {"day": "daily", "week": "weekly", "month": "monthly"}
 
 
 def latest_data_date(engine: Engine, account_id: str) -> date | None:
@@ -36,3 +48,24 @@ def latest_data_date(engine: Engine, account_id: str) -> date | None:
     if snapshot_end is not None:
         days.append(snapshot_end if isinstance(snapshot_end, date) else date.fromisoformat(str(snapshot_end)))
     return max(days) if days else None
+
+
+def snapshot_period(grain: str) -> str:
+    """The snapshot period matching a grain (``week`` → ``weekly``)."""
+    return _SNAPSHOT_PERIODS[grain]
+
+
+def minor_scale(currency: str) -> float:
+    """Minor units per major unit (100 for usd, 1 for jpy)."""
+    from analytics.store.money import CURRENCY_EXPONENTS
+
+    return float(10 ** CURRENCY_EXPONENTS.get(currency.lower(), 2))
+
+
+def to_major(frame: pd.DataFrame, columns: list[str], currency: str) -> pd.DataFrame:
+    """Copy of ``frame`` with ``*_minor`` columns as major-unit floats for charts (display only)."""
+    out = frame.copy()
+    scale = minor_scale(currency)
+    for column in columns:
+        out[column.removesuffix("_minor")] = out[column].astype(float) / scale
+    return out

@@ -13,38 +13,29 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 import ipywidgets as widgets
+import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from analytics.auth import DashboardClaims, token_from_query_string, verify_dashboard_token
 from analytics.clock import Clock, utcnow
-from analytics.errors import AnalyticsError, AuthorizationError
+from analytics.errors import AnalyticsError, AuthorizationError, MetricError
+from analytics.kpis import AccountInfo, AccountMetrics, Filters
 from analytics.settings import Settings, load_settings
 from analytics.store import create_store_engine
-from analytics.store.schema import accounts, plans, products
+from analytics.store.schema import plans, products
 from analytics.widgets.access import not_authorised_page
-from analytics.widgets.controls import Controls, Filters, PlanOption, ProductOption
+from analytics.widgets.controls import Controls, PlanOption, ProductOption
 from analytics.widgets.frame import DashboardFrame, server_log
 from analytics.widgets.panels import Panel
 
 __all__ = ["AccountInfo", "Dashboard", "authorise_query", "log_cell_errors", "open_dashboard"]
 
 NOT_CONFIGURED = "This dashboard server is not set up for links yet (the operator has to set ANALYTICS_SECRET_KEY)."
-
-
-@dataclass(frozen=True)
-class AccountInfo:
-    """The account a dashboard shows, as the store knows it."""
-
-    id: str
-    title: str
-    time_zone: str
-    currency: str
 
 
 def authorise_query(query_string: str, settings: Settings, clock: Clock = utcnow) -> DashboardClaims:
@@ -80,7 +71,7 @@ class Dashboard:
         self.denied_reason = denied_reason
         self.clock = clock
         self._engine: Engine | None = None
-        self._account: AccountInfo | None = None
+        self._metrics: AccountMetrics | None = None
 
     @property
     def authorised(self) -> bool:
@@ -102,21 +93,34 @@ class Dashboard:
         return self._engine
 
     @property
+    def metrics(self) -> AccountMetrics:
+        """The account's metrics (remembered per refresh), available only to an authorised dashboard."""
+        if self._metrics is None:
+            self._metrics = AccountMetrics(self.engine, self.account_id)
+        return self._metrics
+
+    @property
     def account(self) -> AccountInfo:
-        """Title, time zone and reporting currency of the account (read once)."""
-        if self._account is None:
-            with self.engine.connect() as conn:
-                row = conn.execute(
-                    sa.select(accounts.c.title, accounts.c.time_zone, accounts.c.reporting_currency).where(
-                        accounts.c.id == self.account_id
-                    )
-                ).first()
-            if row is None:
-                raise AuthorizationError(f"account {self.account_id} is not in this store")
-            self._account = AccountInfo(
-                self.account_id, row.title, row.time_zone or "UTC", (row.reporting_currency or "usd").lower()
-            )
-        return self._account
+        """Title, time zone and reporting currency of the account."""
+        return self.metrics.account
+
+    def metric(
+        self,
+        name: str,
+        start: date,
+        end: date,
+        grain: str,
+        filters: Filters | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> pd.DataFrame:
+        """Metric ``name`` for this account (:meth:`analytics.kpis.AccountMetrics.metric`), computed once per
+        refresh: panels asking for the same numbers (a KPI card and a chart) share one query."""
+        return self.metrics.metric(name, start, end, grain, filters, params)
+
+    def forget(self) -> None:
+        """Drop the numbers of the previous refresh (called before each refresh)."""
+        if self._metrics is not None:
+            self._metrics.forget()
 
     def today(self) -> date:
         """Today's date in the account's time zone."""
@@ -169,11 +173,11 @@ class Dashboard:
             account = self.account
             filters = self.default_filters(days=days, grain=grain)
             controls = self.controls(filters) if with_controls else None
-        except AuthorizationError as exc:
+        except (AuthorizationError, MetricError) as exc:  # e.g. a valid link to an account no longer stored
             server_log().warning("dashboard refused: %s", exc)
             return not_authorised_page(str(exc))
         subtitle = f"{account.title} · {account.id} · {account.currency.upper()} · {account.time_zone}"
-        frame = DashboardFrame(title, subtitle, rows, controls)
+        frame = DashboardFrame(title, subtitle, rows, controls, before_refresh=self.forget)
         frame.refresh(filters)
         return frame
 

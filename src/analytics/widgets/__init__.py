@@ -20,6 +20,7 @@ __all__ = [
     "KpiCard",
     "KpiPanel",
     "KpiRow",
+    "NotAvailable",
     "Panel",
     "PlanOption",
     "ProductOption",
@@ -51,6 +52,7 @@ _HOMES = {
     "KpiRow": "kpi",
     "ChartPanel": "panels",
     "KpiPanel": "panels",
+    "NotAvailable": "panels",
     "Panel": "panels",
     "TablePanel": "panels",
 }

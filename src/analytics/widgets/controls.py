@@ -3,30 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from dataclasses import dataclass
 
 import ipywidgets as widgets
+
+from analytics.kpis import Filters
 
 __all__ = ["ALL", "Controls", "Filters", "PlanOption", "ProductOption"]
 
 ALL = ""  # the "all products / all plans" choice
-
-
-@dataclass(frozen=True)
-class Filters:
-    """What a dashboard shows: the closed date range ``[start, end]``, a grain and optional product/plan."""
-
-    start: date
-    end: date
-    grain: str = "week"
-    product_id: str | None = None
-    plan_id: str | None = None
-
-    def previous(self) -> Filters:
-        """The period of the same length just before this one (for "change versus the previous period")."""
-        end = self.start - timedelta(days=1)
-        return replace(self, start=end - (self.end - self.start), end=end)
 
 
 @dataclass(frozen=True)
@@ -60,8 +45,13 @@ class Controls(widgets.HBox):
         self._plans = list(plans)
         self._callbacks: list[Callable[[Filters], None]] = []
         self._muted = False
-        self.start = widgets.DatePicker(value=initial.start, description="From", layout=widgets.Layout(width="200px"))
-        self.end = widgets.DatePicker(value=initial.end, description="To", layout=widgets.Layout(width="200px"))
+        narrow = {"description_width": "40px"}
+        self.start = widgets.DatePicker(
+            value=initial.start, description="From", style=narrow, layout=widgets.Layout(width="210px")
+        )
+        self.end = widgets.DatePicker(
+            value=initial.end, description="To", style=narrow, layout=widgets.Layout(width="210px")
+        )
         self.grain = widgets.ToggleButtons(
             options=[(g.capitalize(), g) for g in grains],
             value=initial.grain,
@@ -72,9 +62,12 @@ class Controls(widgets.HBox):
             options=[("All products", ALL)] + [(p.title, p.id) for p in products],
             value=initial.product_id or ALL,
             description="Product",
-            layout=widgets.Layout(width="260px"),
+            style={"description_width": "60px"},
+            layout=widgets.Layout(width="280px"),
         )
-        self.plan = widgets.Dropdown(description="Plan", layout=widgets.Layout(width="240px"))
+        self.plan = widgets.Dropdown(
+            description="Plan", style={"description_width": "40px"}, layout=widgets.Layout(width="260px")
+        )
         self._set_plan_options(initial.product_id or ALL, initial.plan_id or ALL)
         super().__init__(
             [self.start, self.end, self.grain, self.product, self.plan],

@@ -41,7 +41,7 @@ def format_value(value: Any, unit: str, currency: str = "usd") -> str:
     if _missing(value):
         return "–"
     if unit == "money_minor":
-        return format_money(from_minor(int(value), currency.lower()), currency)
+        return format_money(from_minor(round(float(value)), currency.lower()), currency)
     if unit == "money":
         return format_money(value, currency)
     if unit == "percent":

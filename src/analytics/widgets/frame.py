@@ -10,7 +10,7 @@ import html
 import logging
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import ipywidgets as widgets
 
@@ -48,6 +48,8 @@ class DashboardFrame(widgets.VBox):
         Panels laid out row by row (one panel per row, or several side by side).
     controls:
         The page's controls; each change refreshes every panel in place.
+    before_refresh:
+        Called at the start of every refresh (e.g. to drop cached numbers of the previous selection).
     """
 
     def __init__(
@@ -56,7 +58,10 @@ class DashboardFrame(widgets.VBox):
         subtitle: str,
         rows: Sequence[Sequence[Panel]],
         controls: Controls | None = None,
+        *,
+        before_refresh: Callable[[], None] | None = None,
     ) -> None:
+        self._before_refresh = before_refresh
         self.panels: list[Panel] = [panel for row in rows for panel in row]
         self.controls = controls
         self.status = widgets.HTML()
@@ -87,6 +92,8 @@ class DashboardFrame(widgets.VBox):
                 raise ValueError("refresh() needs filters when the dashboard has no controls")
             filters = self.controls.filters
         started = time.perf_counter()
+        if self._before_refresh is not None:
+            self._before_refresh()
         self._set_status("loading", "Loading…")
         for panel in self.panels:
             panel.loading()

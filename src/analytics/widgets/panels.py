@@ -14,12 +14,12 @@ import altair as alt
 import ipywidgets as widgets
 import pandas as pd
 
+from analytics.kpis import Filters, NotAvailable
 from analytics.widgets.chart import ChartView
-from analytics.widgets.controls import Filters
 from analytics.widgets.format import format_value
 from analytics.widgets.kpi import Kpi, KpiCard, KpiRow
 
-__all__ = ["ChartPanel", "KpiPanel", "Panel", "TablePanel"]
+__all__ = ["ChartPanel", "KpiPanel", "NotAvailable", "Panel", "TablePanel"]
 
 
 class Panel(Protocol):
@@ -60,7 +60,12 @@ class ChartPanel:
         self.view.loading()
 
     def update(self, filters: Filters) -> None:
-        self.data = self._load(filters)
+        try:
+            self.data = self._load(filters)
+        except NotAvailable as exc:
+            self.data = None
+            self.view.empty(str(exc))
+            return
         if self.data is None or self.data.empty:
             self.view.empty(self._empty_text)
         else:
@@ -73,11 +78,20 @@ class ChartPanel:
 class KpiPanel:
     """A row of KPI cards filled by one ``load(filters)`` returning :class:`Kpi` values (by name)."""
 
-    def __init__(self, name: str, cards: Sequence[tuple[str, str]], load: Callable[[Filters], Sequence[Kpi]]) -> None:
+    def __init__(
+        self,
+        name: str,
+        cards: Sequence[tuple[str, str]],
+        load: Callable[[Filters], Sequence[Kpi]],
+        *,
+        caption: Callable[[Filters], str] | None = None,
+    ) -> None:
         self.name = name
         self.cards = [KpiCard(card_name, label) for card_name, label in cards]
-        self.widget = KpiRow(self.cards)
+        self.caption = widgets.HTML()
+        self.widget = widgets.VBox([self.caption, KpiRow(self.cards)])
         self._load = load
+        self._caption = caption
         self.kpis: dict[str, Kpi] = {}
 
     def loading(self) -> None:
@@ -85,7 +99,15 @@ class KpiPanel:
             card.loading()
 
     def update(self, filters: Filters) -> None:
-        self.kpis = {kpi.name: kpi for kpi in self._load(filters)}
+        if self._caption is not None:
+            self.caption.value = f'<div class="analytics-caption">{html.escape(self._caption(filters))}</div>'
+        try:
+            self.kpis = {kpi.name: kpi for kpi in self._load(filters)}
+        except NotAvailable as exc:
+            self.kpis = {}
+            for card in self.cards:
+                card.unavailable(str(exc))
+            return
         for card in self.cards:
             kpi = self.kpis.get(card.name)
             if kpi is None:
@@ -108,7 +130,7 @@ class TablePanel:
         load: Callable[[Filters], pd.DataFrame],
         *,
         units: dict[str, str] | None = None,
-        currency: str = "usd",
+        currency: str | Callable[[], str] = "usd",
         empty_text: str = "Nothing to show for the selected period and filters.",
         max_rows: int = 15,
     ) -> None:
@@ -133,14 +155,20 @@ class TablePanel:
         self._wrap("loading", '<div class="analytics-state">Loading…</div>')
 
     def update(self, filters: Filters) -> None:
-        self.data = self._load(filters)
+        try:
+            self.data = self._load(filters)
+        except NotAvailable as exc:
+            self.data = None
+            self._wrap("empty", f'<div class="analytics-state">{html.escape(str(exc))}</div>')
+            return
         if self.data is None or self.data.empty:
             self._wrap("empty", f'<div class="analytics-state">{html.escape(self._empty_text)}</div>')
             return
         shown = self.data.head(self._max_rows).copy()
+        currency = self._currency() if callable(self._currency) else self._currency
         for column, unit in self._units.items():
             if column in shown:
-                shown[column] = [format_value(v, unit, self._currency) for v in shown[column]]
+                shown[column] = [format_value(v, unit, currency) for v in shown[column]]
         table = shown.to_html(index=False, border=0, escape=True, na_rep="–")
         self._wrap("ready", table)
 

@@ -8,10 +8,11 @@ STYLESHEET = """
 <style>
 .analytics-page { font-family: -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif; color: #1f2933; }
 .analytics-row { gap: 12px; }
+.analytics-caption { color: #616e7c; font-size: 12px; margin: 2px 0 6px 2px; }
 .analytics-page.widget-vbox { gap: 10px; }
 .analytics-header h1 { font-size: 22px; margin: 4px 0 2px 0; }
 .analytics-header .subtitle { color: #616e7c; font-size: 13px; }
-.analytics-kpi { border: 1px solid #e4e7eb; border-radius: 8px; padding: 10px 14px; min-width: 180px;
+.analytics-kpi { border: 1px solid #e4e7eb; border-radius: 8px; padding: 10px 14px; min-width: 150px;
   background: #fff; }
 .analytics-kpi .label { color: #616e7c; font-size: 12px; text-transform: uppercase; letter-spacing: .04em; }
 .analytics-kpi .value { font-size: 26px; font-weight: 600; margin: 2px 0; }
