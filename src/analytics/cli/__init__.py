@@ -11,6 +11,8 @@ from pathlib import Path
 import click
 
 from analytics.cli.context import CliContext, FriendlyGroup
+from analytics.cli.demo_commands import demo_command
+from analytics.cli.metric_commands import metric_command
 from analytics.cli.report_commands import register_report_commands
 from analytics.cli.store_commands import init_command
 
@@ -47,6 +49,8 @@ def cli(ctx: click.Context, workspace: Path | None, database_url: str | None) ->
 
 cli.add_command(init_command)
 register_report_commands(cli)
+cli.add_command(demo_command)
+cli.add_command(metric_command)
 
 
 def main() -> None:
