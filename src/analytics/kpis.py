@@ -35,6 +35,7 @@ __all__ = [
     "NotAvailable",
     "kpi_values",
     "kpi_window",
+    "minor_scale",
 ]
 
 
@@ -156,6 +157,13 @@ class AccountMetrics:
     def forget(self) -> None:
         """Drop the remembered answers (before a new selection is shown)."""
         self._frames.clear()
+
+
+def minor_scale(currency: str) -> float:
+    """Minor units per major unit (100 for usd, 1 for jpy): charts show major units."""
+    from analytics.store.money import CURRENCY_EXPONENTS
+
+    return float(10 ** CURRENCY_EXPONENTS.get(currency.lower(), 2))
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,11 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from analytics.kpis import minor_scale
 from analytics.store.schema import accounts, activity_events, membership_status_changes, payments, snapshots
 
 __all__ = [
     "latest_data_date",
-    "minor_scale",
     "snapshot_period",
     "to_major",
 ]
@@ -53,13 +53,6 @@ def latest_data_date(engine: Engine, account_id: str) -> date | None:
 def snapshot_period(grain: str) -> str:
     """The snapshot period matching a grain (``week`` → ``weekly``)."""
     return _SNAPSHOT_PERIODS[grain]
-
-
-def minor_scale(currency: str) -> float:
-    """Minor units per major unit (100 for usd, 1 for jpy)."""
-    from analytics.store.money import CURRENCY_EXPONENTS
-
-    return float(10 ** CURRENCY_EXPONENTS.get(currency.lower(), 2))
 
 
 def to_major(frame: pd.DataFrame, columns: list[str], currency: str) -> pd.DataFrame:

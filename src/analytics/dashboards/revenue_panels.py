@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from analytics import charts
-from analytics.dashboards.data import minor_scale, to_major
-from analytics.kpis import KPI_METRICS, Filters, kpi_values, kpi_window
+from analytics.dashboards.data import to_major
+from analytics.kpis import KPI_METRICS, Filters, kpi_values, kpi_window, minor_scale
 from analytics.metrics import membership_status as _membership_status  # noqa: F401 (registers the metric)
 from analytics.widgets.frame import server_log
 from analytics.widgets.panels import ChartPanel, KpiPanel, TablePanel

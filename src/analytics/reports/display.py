@@ -41,13 +41,28 @@ CHART_METADATA = "analytics"
 
 
 def table_bundle(
-    name: str, frame: pd.DataFrame, *, title: str = "", units: Mapping[str, str] | None = None, currency: str = "usd"
+    name: str,
+    frame: pd.DataFrame,
+    *,
+    title: str = "",
+    units: Mapping[str, str] | None = None,
+    currency: str = "usd",
+    columns: Mapping[str, str] | None = None,
+    shown: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
-    """The display bundle of a table: formatted HTML, plain text and the exact data as JSON."""
-    shown = frame.copy()
-    for column, unit in (units or {}).items():
-        if column in shown:
-            shown[column] = [format_value(v, unit, currency) for v in shown[column]]
+    """The display bundle of a table: formatted HTML for people, plain text, and the exact data as JSON.
+
+    ``units`` formats columns for people (money, percent, …); ``columns`` picks and renames the columns people
+    see (``{"mrr_end_minor": "MRR at end"}``) while the JSON keeps every column with its exact values;
+    ``shown`` replaces the people's view altogether (e.g. a cohort matrix of a long table).
+    """
+    if shown is None:
+        shown = frame.copy()
+        for column, unit in (units or {}).items():
+            if column in shown:
+                shown[column] = [format_value(v, unit, currency) for v in shown[column]]
+        if columns:
+            shown = shown[[c for c in columns if c in shown]].rename(columns=dict(columns))
     caption = f"<h4>{html.escape(title)}</h4>" if title else ""
     table_html = shown.to_html(index=False, border=0, na_rep="–", classes="analytics-report-table")
     data = json.loads(frame.to_json(orient="table", index=False, date_format="iso", date_unit="s"))
@@ -59,10 +74,18 @@ def table_bundle(
 
 
 def show_table(
-    name: str, frame: pd.DataFrame, *, title: str = "", units: Mapping[str, str] | None = None, currency: str = "usd"
+    name: str,
+    frame: pd.DataFrame,
+    *,
+    title: str = "",
+    units: Mapping[str, str] | None = None,
+    currency: str = "usd",
+    columns: Mapping[str, str] | None = None,
+    shown: pd.DataFrame | None = None,
 ) -> None:
-    """Display a table (HTML for people, JSON for exports)."""
-    display(table_bundle(name, frame, title=title, units=units, currency=currency), raw=True)
+    """Display a table (HTML for people, JSON for exports); see :func:`table_bundle`."""
+    bundle = table_bundle(name, frame, title=title, units=units, currency=currency, columns=columns, shown=shown)
+    display(bundle, raw=True)
 
 
 def show_chart(name: str, chart: alt.TopLevelMixin) -> None:

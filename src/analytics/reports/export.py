@@ -147,8 +147,8 @@ def _pdf_output_html(output: Any) -> str:
 def _pdf_document(nb: nbformat.NotebookNode, title: str) -> str:
     from nbconvert.filters import markdown2html
 
-    parts = [f"<html><head><meta charset='utf-8'><style>{_PDF_CSS}</style></head><body>"]
-    parts.append(f"<h1>{html.escape(title)}</h1>")
+    parts = [f"<html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>{_PDF_CSS}</style>"]
+    parts.append("</head><body>")
     for cell in _visible_cells(nb):
         if cell.cell_type == "markdown":
             parts.append(_ANCHOR.sub("", str(markdown2html(cell.source))))
