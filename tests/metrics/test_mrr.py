@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-
-from analytics.errors import MetricError
+from business import Business
 from helpers import col, days, run
 
-from business import Business
+from analytics.errors import MetricError
 
 MOVES = ["new_minor", "expansion_minor", "reactivation_minor", "contraction_minor", "churn_minor"]
 
@@ -292,7 +291,7 @@ def test_discounts_list_policy(shared_store: sa.Engine, new_account: str) -> Non
 
 def test_bad_requests(shared_store: sa.Engine, new_account: str) -> None:
     account = Business(new_account).load(shared_store)
-    with pytest.raises(MetricError, match="starts .* after it ends"):
+    with pytest.raises(MetricError, match=r"starts .* after it ends"):
         run(shared_store, "mrr", account, "2024-02-01", "2024-01-01")
     with pytest.raises(MetricError, match="cannot be broken down by channel"):
         run(shared_store, "mrr", account, "2024-01-01", "2024-01-31", breakdowns=["channel"])

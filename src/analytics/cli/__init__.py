@@ -14,6 +14,7 @@ from analytics.cli.context import CliContext, FriendlyGroup
 from analytics.cli.demo_commands import demo_command
 from analytics.cli.metric_commands import metric_command
 from analytics.cli.report_commands import register_report_commands
+from analytics.cli.snapshot_commands import snapshot_command
 from analytics.cli.store_commands import init_command
 
 __all__ = ["cli", "main"]
@@ -51,6 +52,7 @@ cli.add_command(init_command)
 register_report_commands(cli)
 cli.add_command(demo_command)
 cli.add_command(metric_command)
+cli.add_command(snapshot_command)
 
 
 def main() -> None:

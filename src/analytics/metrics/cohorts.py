@@ -7,7 +7,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from analytics.metrics.catalog import metric
-from analytics.metrics.dialect import bucket_index, bucket_to_index, expand_range, index_to_bucket, local_date
+from analytics.metrics.dialect import bucket_index, bucket_index_to_date, date_bucket_index, expand_range
 from analytics.metrics.fx import convert_amounts, load_rates
 from analytics.metrics.membership_state import ACCESS_STATUSES, scope_for
 from analytics.metrics.movements import MOVEMENT_POLICIES, customer_groups
@@ -108,14 +108,14 @@ def signup_retention(engine: sa.Engine, request: MetricRequest) -> pd.DataFrame:
     request.only_breakdowns("signup_retention", ())
     mb, c = members.c, membership_status_changes.c
     grain = request.grain
-    first, last = bucket_to_index(request.start, grain), bucket_to_index(request.end, grain)
+    first, last = date_bucket_index(request.start, grain), date_bucket_index(request.end, grain)
     with engine.connect() as conn:
         account = account_settings(conn, request.account_id)
         tz, dialect = account.time_zone, conn.dialect.name
         t0, t1 = period_instants(request, tz)
 
         def index_of(at: sa.ColumnElement[object]) -> sa.ColumnElement[int]:
-            return bucket_index(local_date(at, dialect, tz, (t0, t1)), grain, dialect)
+            return bucket_index(at, grain, dialect, tz, (t0, t1))
 
         signed = sa.func.coalesce(mb.joined_at, mb.created_at)
         cohorts = (
@@ -159,8 +159,7 @@ def signup_retention(engine: sa.Engine, request: MetricRequest) -> pd.DataFrame:
     out["cohort_size"] = out["cohort_size"].astype("int64")
     out["k"] = out["i"] - out["cohort"]
     out["retention_pct"] = ratio(out["active"], out["cohort_size"], 100.0)
-    labels = {i: index_to_bucket(i, grain) for i in range(first, last + 1)}
-    out["period_start"] = pd.to_datetime(out["i"].map(labels)).astype("datetime64[ns]")
-    out["cohort"] = pd.to_datetime(out["cohort"].map(labels)).astype("datetime64[ns]")
+    out["period_start"] = bucket_index_to_date(out["i"], grain).to_numpy()
+    out["cohort"] = bucket_index_to_date(out["cohort"], grain).to_numpy()
     out = out.sort_values(["cohort", "k"], kind="stable").reset_index(drop=True)
     return out[["cohort", "k", "period_start", "cohort_size", "active", "retention_pct"]]
