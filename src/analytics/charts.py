@@ -9,6 +9,7 @@ dashboards show the SVG, the PDF report embeds the PNG.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import altair as alt
@@ -28,6 +29,7 @@ __all__ = [
     "score_histogram",
     "to_png",
     "to_svg",
+    "warm_up",
     "weekday_hour_heatmap",
 ]
 
@@ -373,6 +375,20 @@ def lifecycle_bars(
         )
     )
     return _style(chart, title, width, height)
+
+
+def warm_up() -> threading.Thread:
+    """Start vl-convert's JavaScript runtime in a background thread and return the thread.
+
+    The first drawing in a process pays ~0.5 s (more on a busy machine) to start the runtime; a dashboard
+    kernel calls this first, so the start overlaps its queries (vl-convert releases the GIL while it works).
+    """
+    import vl_convert as vlc
+
+    spec = {"data": {"values": [{"x": 0}]}, "mark": "point", "encoding": {"x": {"field": "x", "type": "quantitative"}}}
+    thread = threading.Thread(target=vlc.vegalite_to_svg, args=(spec,), name="vl-convert-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def to_svg(chart: alt.TopLevelMixin) -> str:

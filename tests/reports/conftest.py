@@ -1,9 +1,11 @@
-"""Fixtures for reports and dashboards: a tiny store with one account, and notebooks written on the fly."""
+"""Fixtures for reports and dashboards: the tiny demo business in a workspace, a one-account store, notebooks
+written on the fly."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import nbformat
@@ -15,6 +17,34 @@ from analytics.store import create_store_engine, init_store, upsert_rows
 from analytics.store.schema import accounts
 
 SECRET = "reports-test-secret-key-0123456789"
+DEMO_END = date(2025, 7, 1)  # the tiny demo business (seed 7) as of 1 July 2025, 00:00 UTC
+AS_OF = date(2025, 6, 30)  # reports cover the week of 23–29 June and the month of June 2025
+
+
+@dataclass(frozen=True)
+class DemoWorkspace:
+    settings: Settings
+    engine: Engine
+    account_id: str
+
+
+@pytest.fixture(scope="session")
+def demo_workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoWorkspace]:
+    """A SQLite workspace holding the tiny demo business (160 members), shared by the report and dashboard tests.
+
+    Tests that write into it (runs, snapshots) only add periods of their own; nothing deletes data.
+    """
+    from analytics.demo.load import load_demo
+
+    settings = Settings(workspace=tmp_path_factory.mktemp("demo") / "workspace", secret_key=Secret(SECRET))
+    settings.workspace.mkdir(parents=True)
+    engine = create_store_engine(settings.database_url)
+    init_store(engine)
+    load_demo(engine, seed=7, size="tiny", end=DEMO_END, progress=False)
+    with engine.connect() as conn:
+        account_id = conn.execute(accounts.select()).one().id
+    yield DemoWorkspace(settings, engine, account_id)
+    engine.dispose()
 
 
 def write_notebook(path: Path, *cells: str, parameters: str | None = None) -> Path:

@@ -228,4 +228,7 @@ def open_dashboard(
         server_log().error("dashboard server misconfigured: %s", exc)
         return Dashboard(settings or Settings(), None, NOT_CONFIGURED, clock)
     server_log().info("dashboard %s opened for account %s", env.get("SCRIPT_NAME", "?"), claims.account_id)
+    from analytics.charts import warm_up
+
+    warm_up()  # the chart renderer starts while the first queries run
     return Dashboard(settings, claims, None, clock)

@@ -10,9 +10,11 @@
 
 from __future__ import annotations
 
+import gc
 import html
 import json
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +35,7 @@ __all__ = [
 
 _TEMPLATES = Path(__file__).with_name("templates")
 _ANCHOR = re.compile(r'<a class="anchor-link"[^>]*>.*?</a>')
-_HIDDEN_TAGS = {"parameters", "injected-parameters", "remove-cell"}
+_HIDDEN_TAGS = {"parameters", "injected-parameters", "remove-cell", "papermill-error-cell-tag"}
 _PDF_CSS = """
 @page { size: a4 portrait; margin: 1.6cm; }
 body { font-family: Helvetica; font-size: 10pt; color: #1f2933; }
@@ -92,7 +94,8 @@ def export_tables(nb: nbformat.NotebookNode, directory: Path) -> list[Path]:
                 continue
             name = str(payload["name"])
             fields = [f["name"] for f in payload["table"].get("schema", {}).get("fields", [])]
-            frame = pd.DataFrame(payload["table"]["data"], columns=fields or None)
+            # object columns: integers stay integers next to fractions (pandas would make both floats)
+            frame = pd.DataFrame(payload["table"]["data"], columns=fields or None, dtype=object)
             csv_path = directory / f"{name}.csv"
             frame.to_csv(csv_path, index=False)
             json_path = directory / f"{name}.json"
@@ -163,8 +166,12 @@ def export_pdf(nb: nbformat.NotebookNode, path: Path, title: str) -> Path:
     from xhtml2pdf import pisa
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("wb") as out:
+    # xhtml2pdf spills large buffers (the embedded chart PNGs) to temporary files it never closes; they are
+    # deleted when collected, which Python reports as a ResourceWarning. Collect them here, quietly.
+    with path.open("wb") as out, warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
         status = pisa.CreatePDF(_pdf_document(nb, title), dest=out, encoding="utf-8")
+        gc.collect()
     if status.err:
         raise ReportError(f"the PDF report {path} could not be written ({status.err} error(s) from xhtml2pdf)")
     return path

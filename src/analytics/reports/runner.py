@@ -132,9 +132,13 @@ def load_schedule(name: str, params_dir: Path) -> Schedule:
 def _cell_summary(exc: Any, executed: Path) -> str:
     """``cell N (In [k]: 'first line'): Error: message`` with N counted in the notebook as committed."""
     injected = 0
-    try:
-        cells = nbformat.read(str(executed), as_version=4).cells[: exc.cell_index]
-        injected = sum("injected-parameters" in c.get("metadata", {}).get("tags", []) for c in cells)
+    try:  # Papermill's index counts its injected cell but not the error banners it adds to the saved notebook
+        cells = [
+            c
+            for c in nbformat.read(str(executed), as_version=4).cells
+            if "papermill-error-cell-tag" not in c.get("metadata", {}).get("tags", [])
+        ]
+        injected = sum("injected-parameters" in c.get("metadata", {}).get("tags", []) for c in cells[: exc.cell_index])
     except (OSError, ValueError):
         pass
     first_line = next((line for line in str(exc.source).splitlines() if line.strip()), "")
