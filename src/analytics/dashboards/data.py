@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from analytics.kpis import minor_scale
-from analytics.store.schema import accounts, activity_events, membership_status_changes, payments, snapshots
+from analytics.store.schema import accounts, activity_events, membership_status_changes, payments
 
 __all__ = [
     "latest_data_date",
@@ -26,7 +26,7 @@ _SNAPSHOT_PERIODS = {"day": "daily", "week": "weekly", "month": "monthly"}
 
 
 def latest_data_date(engine: Engine, account_id: str) -> date | None:
-    """The last calendar day (account time zone) with any payment, membership change, activity or snapshot.
+    """The last calendar day (account time zone) with any payment, membership change or activity.
 
     Dashboards end their default date range there, so a workspace synced or generated some time ago still
     opens on its data rather than on empty days. ``None`` when the account has no data at all.
@@ -41,12 +41,7 @@ def latest_data_date(engine: Engine, account_id: str) -> date | None:
     with engine.connect() as conn:
         tz = conn.execute(sa.select(accounts.c.time_zone).where(accounts.c.id == account_id)).scalar() or "UTC"
         instants = [conn.execute(q).scalar() for q in stamps]
-        snapshot_end = conn.execute(
-            sa.select(sa.func.max(snapshots.c.period_end)).where(snapshots.c.account_id == account_id)
-        ).scalar()
     days = [i.astimezone(ZoneInfo(tz)).date() for i in instants if i is not None]
-    if snapshot_end is not None:
-        days.append(snapshot_end if isinstance(snapshot_end, date) else date.fromisoformat(str(snapshot_end)))
     return max(days) if days else None
 
 

@@ -180,7 +180,19 @@ def top_members_table(dashboard: Dashboard) -> TablePanel:
         frame = _frame(dashboard, "top_members", f.start, f.end, "day", f, n=10)
         return frame[["rank", "display_name", "username", "events", "active_days"]]
 
-    return TablePanel("top_members", "Most active members", load, units={"events": "count"})
+    return TablePanel(
+        "top_members",
+        "Most active members",
+        load,
+        units={"events": "count"},
+        columns={
+            "rank": "#",
+            "display_name": "Member",
+            "username": "Username",
+            "events": "Events",
+            "active_days": "Active days",
+        },
+    )
 
 
 def idle_members_table(dashboard: Dashboard) -> TablePanel:
@@ -190,7 +202,13 @@ def idle_members_table(dashboard: Dashboard) -> TablePanel:
         frame = _as_of(dashboard, "idle_members", f.end, f).sort_values("days_inactive", kind="stable")
         return frame[["display_name", "username", "days_inactive"]]
 
-    return TablePanel("idle_members", "Idle members (7+ days)", load, units={"days_inactive": "count"})
+    return TablePanel(
+        "idle_members",
+        "Idle members (7+ days)",
+        load,
+        units={"days_inactive": "count"},
+        columns={"display_name": "Member", "username": "Username", "days_inactive": "Days inactive"},
+    )
 
 
 def content_kpis(dashboard: Dashboard) -> KpiPanel:
@@ -230,7 +248,21 @@ def course_table(dashboard: Dashboard) -> TablePanel:
         columns = ["title", "lessons", "unique_viewers", "starters", "completers", "completion_rate_pct"]
         return frame[[*columns, "drop_off_lesson_title"]].rename(columns={"drop_off_lesson_title": "drop_off_lesson"})
 
-    return TablePanel("courses", "Courses", load, units={"completion_rate_pct": "percent_points"})
+    return TablePanel(
+        "courses",
+        "Courses",
+        load,
+        units={"completion_rate_pct": "percent_points"},
+        columns={
+            "title": "Course",
+            "lessons": "Lessons",
+            "unique_viewers": "Viewers",
+            "starters": "Started",
+            "completers": "Completed",
+            "completion_rate_pct": "Completion rate",
+            "drop_off_lesson": "Biggest drop-off at",
+        },
+    )
 
 
 def lesson_dropoff_chart(dashboard: Dashboard) -> ChartPanel:
@@ -264,4 +296,19 @@ def top_content_table(dashboard: Dashboard) -> TablePanel:
             ["rank", "content_type", "title", "unique_viewers", "reactions", "comments", "completions", "score"]
         ]
 
-    return TablePanel("top_content", "Top content", load, units={"score": "score"})
+    return TablePanel(
+        "top_content",
+        "Top content",
+        load,
+        units={"score": "score"},
+        columns={
+            "rank": "#",
+            "content_type": "Type",
+            "title": "Title",
+            "unique_viewers": "Viewers",
+            "reactions": "Reactions",
+            "comments": "Comments",
+            "completions": "Completions",
+            "score": "Score",
+        },
+    )

@@ -184,4 +184,12 @@ def failed_payments_table(dashboard: Dashboard) -> TablePanel:
         load,
         units={"failed_minor": "money_minor", "recovered_minor": "money_minor", "recovery_rate_pct": "percent_points"},
         currency=lambda: dashboard.account.currency,
+        columns={
+            "period": "Period",
+            "failed": "Failed",
+            "failed_minor": "Failed amount",
+            "recovered": "Recovered",
+            "recovered_minor": "Recovered amount",
+            "recovery_rate_pct": "Recovery rate",
+        },
     )

@@ -121,7 +121,8 @@ class KpiPanel:
 
 
 class TablePanel:
-    """A small table (top members, failed payments, …); ``units`` maps columns to display units."""
+    """A small table (top members, failed payments, …); ``units`` maps columns to display units, ``columns``
+    picks and names the columns shown (``{"completion_rate_pct": "Completion rate"}``)."""
 
     def __init__(
         self,
@@ -133,6 +134,7 @@ class TablePanel:
         currency: str | Callable[[], str] = "usd",
         empty_text: str = "Nothing to show for the selected period and filters.",
         max_rows: int = 15,
+        columns: dict[str, str] | None = None,
     ) -> None:
         self.name = name
         self.title = title
@@ -142,6 +144,7 @@ class TablePanel:
         self._currency = currency
         self._empty_text = empty_text
         self._max_rows = max_rows
+        self._columns = columns
         self.data: pd.DataFrame | None = None
         self.loading()
 
@@ -169,6 +172,8 @@ class TablePanel:
         for column, unit in self._units.items():
             if column in shown:
                 shown[column] = [format_value(v, unit, currency) for v in shown[column]]
+        if self._columns:
+            shown = shown[[c for c in self._columns if c in shown]].rename(columns=self._columns)
         table = shown.to_html(index=False, border=0, escape=True, na_rep="–")
         self._wrap("ready", table)
 
