@@ -65,6 +65,14 @@ def _style(chart: Any, title: str, width: int, height: int) -> Any:
     )
 
 
+def _time_axis(values: pd.Series) -> alt.Axis:
+    """Month labels when every point is the first of a month (monthly buckets), the default otherwise."""
+    days = pd.to_datetime(values)
+    if len(days) and bool((days.dt.day == 1).all()) and days.nunique() > 1:
+        return alt.Axis(format="%b %Y", tickCount={"interval": "month", "step": max(1, days.nunique() // 8)})
+    return alt.Axis()
+
+
 def line(
     frame: pd.DataFrame,
     *,
@@ -79,7 +87,7 @@ def line(
 ) -> alt.Chart:
     """A time series line with points (``x`` temporal, ``y`` quantitative; ``color`` splits into series)."""
     encoding: dict[str, Any] = {
-        "x": alt.X(f"{x}:T", title=None),
+        "x": alt.X(f"{x}:T", title=None, axis=_time_axis(frame[x])),
         "y": alt.Y(f"{y}:Q", title=y_title if y_title is not None else y, axis=alt.Axis(format=y_format)),
         "tooltip": [alt.Tooltip(f"{x}:T"), alt.Tooltip(f"{y}:Q", format=y_format)],
     }
@@ -361,7 +369,7 @@ def lifecycle_bars(
         alt.Chart(data)
         .mark_bar()
         .encode(
-            x=alt.X(f"{x}:T", title=None),
+            x=alt.X(f"{x}:T", title=None, axis=_time_axis(data[x])),
             y=alt.Y("signed:Q", title="Members"),
             color=alt.Color(
                 f"{group}:N",

@@ -100,3 +100,26 @@ def test_schedule_files_are_checked(project: Path, one_account_store: Engine, wo
         run_schedule(workspace_settings, "bad", root=project, clock=RUN_DAY, progress=False)
     with pytest.raises(ConfigError, match="account 'biz_other' is not in the store"):
         run_schedule(workspace_settings, "test", account="biz_other", root=project, clock=RUN_DAY, progress=False)
+
+
+def test_demo_reports_run_and_sign_links_with_a_workspace_key(
+    project: Path, one_account_store: Engine, workspace_settings: Settings
+) -> None:
+    from analytics.auth import verify_dashboard_token
+    from analytics.reports.demo import run_demo_reports
+    from analytics.settings import Secret
+
+    (project / "params" / "weekly.yaml").write_text("steps:\n  - notebook: echo\n    export: true\n", encoding="utf-8")
+    keyless = workspace_settings.replace(secret_key=None)  # a fresh machine: no ANALYTICS_SECRET_KEY
+    result = run_demo_reports(keyless, engine=one_account_store, root=project, clock=RUN_DAY, progress=False)
+    key_file = keyless.workspace.resolve() / "secret_key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    [link] = [result.links["biz_tiny"]["overview"]]
+    assert link.startswith("http://127.0.0.1:8866/voila/render/overview.ipynb?token=")
+    token = link.split("token=")[1]
+    claims = verify_dashboard_token(Secret(key_file.read_text()), token, clock=RUN_DAY)
+    assert claims.account_id == "biz_tiny"
+    assert result.report_paths["biz_tiny"]["echo.pdf"].is_file()
+    summary = result.summary()
+    assert "echo.html" in summary and "overview" in summary and str(key_file) in summary
+    assert result.server is None

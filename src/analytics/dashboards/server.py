@@ -198,6 +198,15 @@ class DashboardServer:
             self._log.close()
             self._log = None
 
+    def wait(self) -> None:
+        """Block until the server exits or Ctrl-C, then stop it (``analytics demo --serve``)."""
+        try:
+            self.process.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
+
     def __enter__(self) -> DashboardServer:
         return self
 

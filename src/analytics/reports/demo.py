@@ -10,7 +10,8 @@ from sqlalchemy.engine import Engine
 
 from analytics.clock import Clock, utcnow
 from analytics.dashboards.server import DashboardServer, dashboard_links, start_dashboards, with_secret_key
-from analytics.reports.runner import RunResult, run_schedule
+from analytics.reports.locations import project_paths
+from analytics.reports.runner import RunResult, load_schedule, run_schedule
 from analytics.settings import Settings
 
 __all__ = ["DemoReports", "run_demo_reports"]
@@ -75,6 +76,7 @@ def run_demo_reports(
     """
     settings, note = with_secret_key(settings, create=True)
     extra = {"as_of": as_of.isoformat()} if as_of else None
+    steps = {step.notebook for step in load_schedule(schedule, project_paths(root).params).steps}
     runs = run_schedule(
         settings,
         schedule,
@@ -82,7 +84,7 @@ def run_demo_reports(
         engine=engine,
         root=root,
         extra_parameters=extra,
-        skip=("sync",),
+        skip=("sync",) if "sync" in steps else (),
         clock=clock,
         progress=progress,
     )
