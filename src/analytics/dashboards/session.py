@@ -12,8 +12,10 @@ which reads ``token`` (and an optional ``account``) from Voilà's ``QUERY_STRING
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
@@ -72,6 +74,7 @@ class Dashboard:
         self.clock = clock
         self._engine: Engine | None = None
         self._metrics: AccountMetrics | None = None
+        self.opened_at = time.time()
 
     @property
     def authorised(self) -> bool:
@@ -179,7 +182,20 @@ class Dashboard:
         subtitle = f"{account.title} · {account.id} · {account.currency.upper()} · {account.time_zone}"
         frame = DashboardFrame(title, subtitle, rows, controls, before_refresh=self.forget)
         frame.refresh(filters)
+        frame.add_timings(kernel_started=process_start_time(), opened=self.opened_at, built=time.time())
         return frame
+
+
+def process_start_time() -> float | None:
+    """When this process (the dashboard's kernel) started, in seconds since the epoch (Linux; else None)."""
+    try:
+        stat = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        boot = next(
+            float(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime")
+        )
+        return boot + float(stat[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
 
 
 def log_cell_errors() -> None:

@@ -67,6 +67,8 @@ class DashboardFrame(widgets.VBox):
         self.status = widgets.HTML()
         self.refreshes = 0
         self.last_refresh_seconds: float | None = None
+        self.timings: dict[str, float] = {}
+        self._status_text = ("loading", "")
         header = widgets.HTML(
             STYLESHEET + '<div class="analytics-page analytics-header">'
             f'<h1>{html.escape(title)}</h1><div class="subtitle">{html.escape(subtitle)}</div></div>'
@@ -83,7 +85,20 @@ class DashboardFrame(widgets.VBox):
         self.add_class("analytics-page")
 
     def _set_status(self, state: str, text: str) -> None:
-        self.status.value = f'<div class="analytics-loading" data-state="{state}">{html.escape(text)}</div>'
+        timings = " ".join(f'data-{k}="{v:.3f}"' for k, v in self.timings.items())
+        self.status.value = f'<div class="analytics-loading" data-state="{state}" {timings}>{html.escape(text)}</div>'
+        self._status_text = (state, text)
+
+    def add_timings(self, **instants: float | None) -> None:
+        """Record when things happened (seconds since the epoch) as ``data-*`` attributes of the status line.
+
+        Dashboards record when their kernel started, when the link was checked and when the page was built,
+        so a browser (the benchmark, or an operator's developer tools) can tell where the time went.
+        """
+        self.timings.update({k.replace("_", "-"): v for k, v in instants.items() if v is not None})
+        if self.last_refresh_seconds is not None:
+            self.timings["refresh-seconds"] = self.last_refresh_seconds
+        self._set_status(*self._status_text)
 
     def refresh(self, filters: Filters | None = None) -> None:
         """Reload every panel for ``filters`` (default: the controls' current value)."""
