@@ -12,6 +12,7 @@ Nothing here computes a metric; every number is a registered metric's own.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
@@ -89,6 +90,8 @@ class AccountMetrics:
         self.account_id = account_id
         self._account: AccountInfo | None = None
         self._frames: dict[tuple[object, ...], pd.DataFrame] = {}
+        self._lock = threading.Lock()
+        self._key_locks: dict[tuple[object, ...], threading.Lock] = {}
 
     @property
     def account(self) -> AccountInfo:
@@ -131,32 +134,42 @@ class AccountMetrics:
         FilterNotSupported
             A product or plan is chosen and the metric has no such breakdown.
         """
-        from analytics.metrics import MetricRequest, get
-
         chosen: dict[str, str] = {}
         if filters is not None and filters.plan_id:
             chosen["plan"] = filters.plan_id
         elif filters is not None and filters.product_id:
             chosen["product"] = filters.product_id
         key = (name, start, end, grain, tuple(chosen.items()), tuple(sorted((params or {}).items())))
-        if key not in self._frames:
-            request = MetricRequest.build(self.account_id, start, end, grain, breakdowns=tuple(chosen), params=params)
-            try:
-                frame = get(name).function(self.engine, request)
-            except MetricError as exc:
-                if chosen and ("broken down" in str(exc) or "breakdown" in str(exc)):
-                    raise FilterNotSupported(
-                        f"Not available per {next(iter(chosen))}: choose all products and plans to see it."
-                    ) from exc
-                raise
-            for column, value in chosen.items():
-                frame = frame[frame[column] == value].drop(columns=[column]).reset_index(drop=True)
-            self._frames[key] = frame
+        with self._lock:  # panels run concurrently: the first asker computes, the others wait for its answer
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        with key_lock:
+            if key not in self._frames:
+                self._frames[key] = self._compute(name, start, end, grain, chosen, params)
         return self._frames[key].copy()
+
+    def _compute(
+        self, name: str, start: date, end: date, grain: str, chosen: dict[str, str], params: dict[str, Any] | None
+    ) -> pd.DataFrame:
+        from analytics.metrics import MetricRequest, get
+
+        request = MetricRequest.build(self.account_id, start, end, grain, breakdowns=tuple(chosen), params=params)
+        try:
+            frame = get(name).function(self.engine, request)
+        except MetricError as exc:
+            if chosen and ("broken down" in str(exc) or "breakdown" in str(exc)):
+                raise FilterNotSupported(
+                    f"Not available per {next(iter(chosen))}: choose all products and plans to see it."
+                ) from exc
+            raise
+        for column, value in chosen.items():
+            frame = frame[frame[column] == value].drop(columns=[column]).reset_index(drop=True)
+        return frame
 
     def forget(self) -> None:
         """Drop the remembered answers (before a new selection is shown)."""
-        self._frames.clear()
+        with self._lock:
+            self._frames.clear()
+            self._key_locks.clear()
 
 
 def minor_scale(currency: str) -> float:

@@ -70,8 +70,14 @@ def run_command(
     default=None,
     help="Folder of dashboard notebooks (default: the project's dashboards/).",
 )
+@click.option(
+    "--preheat",
+    is_flag=True,
+    help="Keep one kernel per dashboard started and imported, waiting for the next viewer (faster pages, "
+    "more memory; the token is then checked by the notebook only, still before any data is read).",
+)
 @pass_cli
-def dashboards_command(cli: CliContext, port: int, ip: str, directory: Path | None) -> None:
+def dashboards_command(cli: CliContext, port: int, ip: str, directory: Path | None, preheat: bool) -> None:
     """Serve the Voilà dashboards (no source code, no tracebacks; each page needs a signed link).
 
     Make links with `analytics dashboard-link --account ID`. Errors go to this process's log, not to viewers.
@@ -85,7 +91,7 @@ def dashboards_command(cli: CliContext, port: int, ip: str, directory: Path | No
     folder = directory or dashboards_dir()
     click.echo(f"Serving {folder} on http://{ip}:{port}/ (Ctrl-C to stop)")
     with kernel_environment(settings, secrets=("secret_key",)):
-        serve_dashboards(folder, port, ip)
+        serve_dashboards(folder, port, ip, preheat=preheat)
 
 
 @click.command("dashboard-link")

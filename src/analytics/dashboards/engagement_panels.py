@@ -133,15 +133,28 @@ def heatmap_chart(dashboard: Dashboard) -> ChartPanel:
 
 
 def lifecycle_chart(dashboard: Dashboard) -> ChartPanel:
-    """New, returning, resurrecting (up) and dormant (down) members per bucket."""
+    """New, returning, resurrecting (up) and dormant (down) members per period, from the stored snapshots.
+
+    Snapshots hold the lifecycle of every period already (the ``lifecycle`` metric recomputes activity over the
+    whole history, too slow for a page); a range without snapshots says how to write them.
+    """
+    states = ["new", "returning", "resurrecting", "dormant"]
 
     def load(f: Filters) -> pd.DataFrame:
-        frame = _frame(dashboard, "lifecycle", f.start, f.end, f.grain, f)
-        states = ["new", "returning", "resurrecting", "dormant"]
+        from analytics.snapshots import read_snapshots
+
+        period = snapshot_period(f.grain)
+        frame = read_snapshots(dashboard.engine, dashboard.account_id, period, f.start, f.end)
+        columns = [f"lifecycle_{s}" for s in states]
+        if frame.empty or not set(columns) <= set(frame.columns):
+            raise NotAvailable(
+                f"No {period} snapshots in this range yet (they are written by `analytics run {period}`)."
+            )
+        frame = frame[["period_start", *columns]].rename(columns=dict(zip(columns, states, strict=True)))
         long = frame.melt(id_vars=["period_start"], value_vars=states, var_name="state", value_name="members")
         return long if int(long["members"].sum()) else long.iloc[0:0]
 
-    return ChartPanel("lifecycle", "Member lifecycle", load, lambda d, f: charts.lifecycle_bars(d))
+    return ChartPanel("lifecycle", "Member lifecycle (snapshots)", load, lambda d, f: charts.lifecycle_bars(d))
 
 
 def engagement_trend_chart(dashboard: Dashboard) -> ChartPanel:

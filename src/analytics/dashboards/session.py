@@ -232,6 +232,10 @@ def open_dashboard(
     and the client's query (without the token) go to the server log.
     """
     log_cell_errors()
+    if (environ is None or environ is os.environ) and os.environ.get("VOILA_PREHEAT") == "True":
+        from voila.utils import wait_for_request
+
+        wait_for_request()  # a pre-heated kernel: imports are done; wait here for the viewer's request
     env: Mapping[str, Any] = os.environ if environ is None else environ
     query = str(env.get("QUERY_STRING", ""))
     try:

@@ -50,4 +50,8 @@ class ChartView(widgets.HTML):
 
     def show(self, chart: alt.TopLevelMixin) -> None:
         """Draw ``chart`` (replacing whatever was shown)."""
-        self._wrap("ready", to_svg(chart))
+        self.show_svg(to_svg(chart))
+
+    def show_svg(self, svg: str) -> None:
+        """Show a chart already drawn as SVG (see :func:`analytics.charts.to_svg`)."""
+        self._wrap("ready", svg)

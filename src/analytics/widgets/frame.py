@@ -11,6 +11,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 
 import ipywidgets as widgets
 
@@ -50,6 +51,8 @@ class DashboardFrame(widgets.VBox):
         The page's controls; each change refreshes every panel in place.
     before_refresh:
         Called at the start of every refresh (e.g. to drop cached numbers of the previous selection).
+    workers:
+        Panels prepared at once (their queries and drawings run in worker threads).
     """
 
     def __init__(
@@ -60,8 +63,10 @@ class DashboardFrame(widgets.VBox):
         controls: Controls | None = None,
         *,
         before_refresh: Callable[[], None] | None = None,
+        workers: int = 3,
     ) -> None:
         self._before_refresh = before_refresh
+        self.workers = workers
         self.panels: list[Panel] = [panel for row in rows for panel in row]
         self.controls = controls
         self.status = widgets.HTML()
@@ -113,13 +118,18 @@ class DashboardFrame(widgets.VBox):
         for panel in self.panels:
             panel.loading()
         failed = 0
-        for panel in self.panels:
-            try:
-                panel.update(filters)
-            except Exception:
-                failed += 1
-                server_log().exception("dashboard panel %r failed for %s", panel.name, filters)
-                panel.error()
+        # Panels are prepared concurrently (queries and drawing release the GIL) and shown in this thread,
+        # each as soon as it is ready.
+        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="panel") as pool:
+            futures = {pool.submit(panel.prepare, filters): panel for panel in self.panels}
+            for future in as_completed(futures):
+                panel = futures[future]
+                try:
+                    future.result()()
+                except Exception:
+                    failed += 1
+                    server_log().exception("dashboard panel %r failed for %s", panel.name, filters)
+                    panel.error()
         self.refreshes += 1
         self.last_refresh_seconds = time.perf_counter() - started
         note = f"{filters.start:%d %b %Y} – {filters.end:%d %b %Y}, by {filters.grain}"
