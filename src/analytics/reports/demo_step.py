@@ -1,7 +1,11 @@
 """The ``reports`` step of ``analytics demo``: run the weekly reports and make the dashboard links.
 
-Importing this module registers the step (add ``"analytics.reports.demo_step"`` to
-:data:`analytics.demo.pipeline.STEP_MODULES`); it runs after the data is loaded and the snapshots are written.
+Register it where the demo's steps are registered, after the snapshots::
+
+    from analytics.reports.demo_step import reports_step
+    register_step("reports", reports_step)
+
+(Importing this module registers nothing, so importing it elsewhere never changes what ``analytics demo`` runs.)
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from analytics.demo.pipeline import DemoContext, register_step
+from analytics.demo.pipeline import DemoContext
 from analytics.reports.demo import run_demo_reports
 
 __all__ = ["reports_step"]
@@ -30,6 +34,3 @@ def reports_step(ctx: DemoContext) -> Mapping[str, Any]:
         "links": result.links,
         "summary": result.summary(),
     }
-
-
-register_step("reports", reports_step)
