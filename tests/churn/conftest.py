@@ -1,0 +1,73 @@
+"""Fixtures of the churn tests: a tiny hand-checkable business (see ``tiny`` for the story of each member)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+
+from churn.builders import Business, at
+
+# The prediction date of the tiny business; labels look at (2024-03-01, 2024-03-31].
+D = date(2024, 3, 1)
+
+
+def tiny_business() -> Business:
+    """Six members, prediction date 2024-03-01, horizon 30 days.
+
+    * ``m_loyal``   monthly 30.00 since Jan 1, logs in every 2 days up to Feb 29 → stays (label 0).
+    * ``m_fading``  monthly since Jan 1, active every day until Feb 15 (15 days before d), canceled Mar 10
+      → churned (label 1), days since last activity 15.
+    * ``m_leaving`` monthly since Jan 1, asked to cancel on Feb 25 (canceling, cancel_at_period_end), expired
+      Mar 20 → churned (label 1); complains in chat about a refund on Feb 26.
+    * ``m_trial``   trialing (price 0) from Feb 20, active from Feb 27 → paying at d (label 0).
+    * ``m_annual``  annual 360.00 since 2023-06-01 → monthly price 30.00 (360 ÷ 12), label 0.
+    * ``m_two``     two monthly memberships; one is canceled on Mar 5 but the other stays → label 0; a payment
+      failed on Feb 20 and was recovered on Feb 22; used a promo code; completed 2 of 4 lessons.
+    * ``m_gone``    canceled on Feb 10 → not paying at d (not in the population).
+    """
+    b = Business()
+    b.course(4)
+    for m in ("m_loyal", "m_fading", "m_leaving", "m_two", "m_gone"):
+        b.member(m, at("2024-01-01"))
+    b.member("m_trial", at("2024-02-20"))
+    b.member("m_annual", at("2023-06-01"))
+
+    b.change("m_loyal", "ms_loyal", at("2024-01-01"), "active")
+    b.events("m_loyal", "login", at("2024-01-02"), at("2024-02-29"), 2)
+    b.payment("m_loyal", at("2024-02-01"), paid=at("2024-02-01"))
+
+    b.change("m_fading", "ms_fading", at("2024-01-01"), "active")
+    b.events("m_fading", "login", at("2024-01-01"), at("2024-02-15"), 1)
+    b.change("m_fading", "ms_fading", at("2024-03-10"), "canceled")
+
+    b.change("m_leaving", "ms_leaving", at("2024-01-01"), "active")
+    b.change("m_leaving", "ms_leaving", at("2024-02-25"), "canceling", cancel=True)
+    b.event("m_leaving", "message", at("2024-02-26"), text="This is not worth it, I want a refund")
+    b.event("m_leaving", "message", at("2024-02-27"), text="How do I cancel?")
+    b.change("m_leaving", "ms_leaving", at("2024-03-20"), "expired", cancel=True)
+
+    b.change("m_trial", "ms_trial", at("2024-02-20"), "trialing", price=0)
+    b.change("m_trial", "ms_trial", at("2024-02-27"), "active")
+
+    b.change("m_annual", "ms_annual", at("2023-06-01"), "active", price=36000, period=365)
+
+    b.change("m_two", "ms_two_a", at("2024-01-01"), "active")
+    b.change("m_two", "ms_two_b", at("2024-01-15"), "active", price=1500)
+    b.change("m_two", "ms_two_a", at("2024-03-05"), "canceled")
+    b.payment("m_two", at("2024-02-20"), paid=at("2024-02-22"), failed=1, promo="promo_1")
+    b.lesson_done("m_two", "lesson_1", at("2024-02-01"), at("2024-02-02"))
+    b.lesson_done("m_two", "lesson_2", at("2024-02-03"), at("2024-02-10"))
+    b.lesson_done("m_two", "lesson_3", at("2024-02-11"), None)
+
+    b.change("m_gone", "ms_gone", at("2024-01-01"), "active")
+    b.change("m_gone", "ms_gone", at("2024-02-10"), "canceled")
+    return b
+
+
+@pytest.fixture
+def tiny(engine: sa.Engine) -> sa.Engine:
+    """The tiny business saved in a fresh store (SQLite and PostgreSQL)."""
+    tiny_business().save(engine)
+    return engine
