@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
 
 import pytest
 import sqlalchemy as sa
+from threadpoolctl import threadpool_limits
 
 from churn.builders import Business, at
+
+
+@pytest.fixture(autouse=True)
+def _one_thread() -> Iterator[None]:
+    """Numeric libraries on one thread: the models are small and OpenMP threads fight on a shared 2-core box."""
+    with threadpool_limits(limits=1):
+        yield
+
 
 # The prediction date of the tiny business; labels look at (2024-03-01, 2024-03-31].
 D = date(2024, 3, 1)
@@ -70,4 +80,16 @@ def tiny_business() -> Business:
 def tiny(engine: sa.Engine) -> sa.Engine:
     """The tiny business saved in a fresh store (SQLite and PostgreSQL)."""
     tiny_business().save(engine)
+    return engine
+
+
+SYNTH_END = date(2024, 10, 1)
+
+
+@pytest.fixture
+def synthetic(engine: sa.Engine) -> sa.Engine:
+    """A 150-member synthetic business (churn driven by engagement) ending 2024-10-01, on each engine."""
+    from churn.synthetic import build_synthetic
+
+    build_synthetic(engine, members=150, days=270, end=SYNTH_END)
     return engine

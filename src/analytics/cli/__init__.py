@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from analytics.cli.churn_commands import CHURN_COMMANDS
 from analytics.cli.context import CliContext, FriendlyGroup
 from analytics.cli.store_commands import init_command
 
@@ -45,6 +46,8 @@ def cli(ctx: click.Context, workspace: Path | None, database_url: str | None) ->
 
 
 cli.add_command(init_command)
+for _churn_command in CHURN_COMMANDS:
+    cli.add_command(_churn_command)  # train, promote, score, models
 
 
 def main() -> None:

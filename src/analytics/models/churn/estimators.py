@@ -40,6 +40,16 @@ def _logit(p: NDArray[np.float64]) -> NDArray[np.float64]:
     return np.asarray(np.log(q / (1 - q)), dtype=float)
 
 
+def _typical(X: NDArray[Any]) -> NDArray[np.float64]:
+    """Median of each column over its finite values (0 for a column without any)."""
+    values = np.where(np.isfinite(X), X, np.nan).astype(float)
+    filled = ~np.all(np.isnan(values), axis=0)
+    out = np.zeros(values.shape[1], dtype=float)
+    if filled.any():
+        out[filled] = np.nanmedian(values[:, filled], axis=0)
+    return out
+
+
 def _check_horizon(value: Any) -> None:
     if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < 1:
         raise ValueError(f"horizon_days must be a whole number of days ≥ 1, got {value!r}")
@@ -101,9 +111,7 @@ class _CalibratedChurnModel(_ChurnClassifier):
         self.calibrated_ = CalibratedClassifierCV(self._model(), method=self.calibration, cv=folds, ensemble=False)
         self.calibrated_.fit(X, y)
         self.model_ = self.calibrated_.calibrated_classifiers_[0].estimator
-        with np.errstate(all="ignore"):
-            medians = np.nanmedian(np.where(np.isfinite(X), X, np.nan), axis=0) if len(X) else np.zeros(X.shape[1])
-        self.reference_ = np.nan_to_num(medians, nan=0.0)
+        self.reference_ = _typical(X)
         return self
 
     def predict_proba(self, X: Any) -> NDArray[np.float64]:
@@ -296,6 +304,10 @@ class DaysSinceActivityBaseline(_ChurnClassifier):
     ----------
     bin_rates_:
         Churn probability of each bin.
+    base_rate_:
+        Overall churn rate of the training rows.
+    reference_:
+        Median training value of each feature.
     column_index_:
         Position of ``column`` in the training features.
     """
@@ -341,6 +353,8 @@ class DaysSinceActivityBaseline(_ChurnClassifier):
             mask = which == b
             rates.append((positive[mask].sum() + self.smoothing * overall) / (mask.sum() + self.smoothing))
         self.bin_rates_ = np.asarray(rates, dtype=float)
+        self.base_rate_ = float(overall)
+        self.reference_ = _typical(X)
         return self
 
     def _bin(self, X: NDArray[Any]) -> NDArray[np.intp]:
@@ -352,3 +366,12 @@ class DaysSinceActivityBaseline(_ChurnClassifier):
         X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan")
         p = self.bin_rates_[self._bin(X)]
         return np.column_stack([1 - p, p])
+
+    def contributions(self, X: Any) -> NDArray[np.float64]:
+        """Only the rule's column contributes: logit(its bin's rate) − logit(overall rate)."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan")
+        out = np.zeros(X.shape, dtype=float)
+        rates = self.bin_rates_[self._bin(X)]
+        out[:, self.column_index_] = _logit(rates) - _logit(np.asarray([self.base_rate_]))[0]
+        return out
