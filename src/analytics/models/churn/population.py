@@ -98,6 +98,7 @@ def state_intervals(account_id: str, *, name: str = "state_iv") -> CTE:
             msc.c.renewal_price_minor,
             msc.c.billing_period_days,
             msc.c.cancel_at_period_end,
+            msc.c.currency,
             msc.c.changed_at.label("start_at"),
             nxt.label("end_at"),
         )
