@@ -8,14 +8,16 @@ PostgreSQL the PostgreSQL cases are skipped with the reason, except in CI (``CI=
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from analytics.store import create_store_engine, init_store
+from analytics.store import create_store_engine, init_store, metadata
 
 PG_URL = os.environ.get("ANALYTICS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -65,26 +67,73 @@ def postgres_schema_url() -> Iterator[str]:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def store_url(request: pytest.FixtureRequest, tmp_path: object) -> str:
-    """An empty database URL on each engine."""
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty (not migrated) database URL on each engine."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/store.db"  # type: ignore[str-bytes-safe]
+        return f"sqlite:///{tmp_path}/store.db"
     return str(request.getfixturevalue("postgres_schema_url"))
 
 
-@pytest.fixture
-def engine(store_url: str) -> Iterator[Engine]:
-    """A migrated, empty store on each engine."""
-    eng = create_store_engine(store_url)
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite store built once per session; tests get copies of it."""
+    path = tmp_path_factory.mktemp("template") / "store.db"
+    eng = create_store_engine(f"sqlite:///{path}")
     init_store(eng)
-    yield eng
+    with eng.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     eng.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def _postgres_store() -> Iterator[Engine]:
+    """A migrated PostgreSQL schema built once per session; emptied before each test that uses it."""
+    require_postgres()
+    schema = f"s_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    url = sa.engine.make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    eng = create_store_engine(url.render_as_string(hide_password=False))
+    init_store(eng)
+    try:
+        yield eng
+    finally:
+        eng.dispose()
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def _empty_all_tables(engine: Engine) -> None:
+    with engine.begin() as conn:
+        for table in reversed(metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A migrated, empty store on each engine (SQLite: a copy of a session template; PostgreSQL: a session
+    schema emptied before the test)."""
+    if request.param == "sqlite":
+        path = tmp_path / "store.db"
+        shutil.copyfile(request.getfixturevalue("_sqlite_template"), path)
+        eng = create_store_engine(f"sqlite:///{path}")
+        yield eng
+        eng.dispose()
+        return
+    eng = request.getfixturevalue("_postgres_store")
+    _empty_all_tables(eng)
+    yield eng
+    eng.pool.dispose()
 
 
 @pytest.fixture
-def sqlite_engine(tmp_path: object) -> Iterator[Engine]:
+def sqlite_engine(tmp_path: Path, _sqlite_template: Path) -> Iterator[Engine]:
     """A migrated, empty SQLite store (for tests that need only the embedded default)."""
-    eng = create_store_engine(f"sqlite:///{tmp_path}/store.db")
-    init_store(eng)
+    path = tmp_path / "store.db"
+    shutil.copyfile(_sqlite_template, path)
+    eng = create_store_engine(f"sqlite:///{path}")
     yield eng
     eng.dispose()
