@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import shutil
+import uuid
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from threadpoolctl import threadpool_limits
 
+from analytics.store import create_store_engine, init_store, metadata
 from churn.builders import Business, at
+from conftest import PG_URL, require_postgres  # the root tests/conftest.py
 
 
 @pytest.fixture(autouse=True)
@@ -84,12 +89,57 @@ def tiny(engine: sa.Engine) -> sa.Engine:
 
 
 SYNTH_END = date(2024, 10, 1)
+_WRITTEN_BY_TESTS = ("churn_predictions", "model_registry", "job_runs")
+
+
+@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def _synthetic_store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """The synthetic business built once per session: a SQLite template file, or a PostgreSQL schema."""
+    from churn.synthetic import build_synthetic
+
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("synthetic") / "store.db"
+        eng = create_store_engine(f"sqlite:///{path}")
+        init_store(eng)
+        build_synthetic(eng, members=150, days=270, end=SYNTH_END)
+        with eng.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        eng.dispose()
+        yield path
+        return
+    require_postgres()
+    schema = f"churn_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    url = sa.engine.make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    eng = create_store_engine(url.render_as_string(hide_password=False))
+    init_store(eng)
+    build_synthetic(eng, members=150, days=270, end=SYNTH_END)
+    try:
+        yield eng
+    finally:
+        eng.dispose()
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 @pytest.fixture
-def synthetic(engine: sa.Engine) -> sa.Engine:
-    """A 150-member synthetic business (churn driven by engagement) ending 2024-10-01, on each engine."""
-    from churn.synthetic import build_synthetic
+def synthetic(_synthetic_store: object, tmp_path: Path) -> Iterator[sa.Engine]:
+    """A 150-member synthetic business (churn driven by engagement) ending 2024-10-01, on each engine.
 
-    build_synthetic(engine, members=150, days=270, end=SYNTH_END)
-    return engine
+    SQLite tests get a copy of the session's file; on PostgreSQL the tables tests write are emptied afterwards.
+    """
+    if isinstance(_synthetic_store, Path):
+        path = tmp_path / "synthetic.db"
+        shutil.copyfile(_synthetic_store, path)
+        eng = create_store_engine(f"sqlite:///{path}")
+        yield eng
+        eng.dispose()
+        return
+    assert isinstance(_synthetic_store, sa.Engine)
+    yield _synthetic_store
+    with _synthetic_store.begin() as conn:
+        for name in _WRITTEN_BY_TESTS:
+            conn.execute(metadata.tables[name].delete())
