@@ -15,7 +15,7 @@ def test_feature_page_is_up_to_date() -> None:
     assert page.read_text(encoding="utf-8") == feature_docs_markdown(), (
         "docs/churn-features.md is stale: regenerate it with "
         "python -c 'from analytics.models.churn import feature_docs_markdown as m; "
-        "open(\"docs/churn-features.md\", \"w\").write(m())'"
+        'open("docs/churn-features.md", "w").write(m())\''
     )
 
 
