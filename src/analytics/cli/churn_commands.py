@@ -5,33 +5,15 @@ from __future__ import annotations
 from datetime import date
 
 import click
-import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 
 from analytics.cli.context import CliContext, pass_cli
 from analytics.clock import utcnow
-from analytics.errors import ModelError
+from analytics.models.churn.training import resolve_account
 from analytics.store.jobs import job_run
-from analytics.store.schema import accounts
 
-__all__ = ["CHURN_COMMANDS", "models_command", "promote_command", "resolve_account", "score_command", "train_command"]
+__all__ = ["CHURN_COMMANDS", "models_command", "promote_command", "score_command", "train_command"]
 
 _ACCOUNT = click.option("--account", "account_id", metavar="ID", help="Account (biz_…); default: the only one.")
-
-
-def resolve_account(engine: Engine, account_id: str | None) -> str:
-    """The account to work on: the one given (it must exist) or the store's only account."""
-    with engine.connect() as conn:
-        known = list(conn.execute(sa.select(accounts.c.id).order_by(accounts.c.id)).scalars())
-    if account_id is not None:
-        if account_id not in known:
-            raise ModelError(f"account {account_id!r} is not in the store; known accounts: {', '.join(known) or '—'}")
-        return account_id
-    if len(known) == 1:
-        return known[0]
-    if not known:
-        raise ModelError("the store has no account yet; import, sync or build the demo first (`analytics demo`)")
-    raise ModelError(f"the store has {len(known)} accounts; choose one with --account ({', '.join(known)})")
 
 
 def _day(value: str | None) -> date | None:
@@ -56,9 +38,13 @@ def _metric(value: float | None) -> str:
 @click.option("--end", default=None, metavar="YYYY-MM-DD", help="End of the labelled history (default today).")
 @click.option("--seed", "random_state", type=int, default=0, show_default=True)
 @click.option(
-    "--promote/--no-promote",
-    default=None,
-    help="Promote the new model (refused when worse than the current one). Default: only when none is current.",
+    "--promote",
+    "promotion",
+    type=click.Choice(["never", "if_first", "if_better", "always"]),
+    default="if_first",
+    show_default=True,
+    help="Make the new model current: never, only if none is (if_first), if not worse than the current one "
+    "on the same backtest (if_better), or forced (always).",
 )
 @pass_cli
 def train_command(
@@ -70,7 +56,7 @@ def train_command(
     step_days: int,
     end: str | None,
     random_state: int,
-    promote: bool | None,
+    promotion: str,
 ) -> None:
     """Train a churn model, backtest it against the baseline and register it (model card in workspace/models)."""
     from analytics.models.churn import registry
@@ -101,12 +87,8 @@ def train_command(
     for key in ("roc_auc", "pr_auc", "brier", "top_decile_lift"):
         click.echo(f"  {key:16} model {_metric(bt['model'][key])}   baseline {_metric(bt['baseline'][key])}")
     click.echo(f"  model card: {card_path}")
-    should_promote = promote if promote is not None else registry.current_model_id(engine, account) is None
-    if should_promote:
-        registry.promote(engine, account, model_id, workspace=cli.settings.workspace)
-        click.echo(f"promoted {model_id} to current")
-    else:
-        click.echo(f"not promoted; `analytics promote {model_id}` makes it current")
+    _, message = registry.promote_with_policy(engine, account, model_id, promotion, workspace=cli.settings.workspace)
+    click.echo(message)
 
 
 @click.command("promote")

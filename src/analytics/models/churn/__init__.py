@@ -16,6 +16,7 @@ from analytics.models.churn.feature_catalog import FEATURE_NAMES, FEATURES, feat
 from analytics.models.churn.features import build_features, engagement_score
 from analytics.models.churn.labels import DEFAULT_HORIZON_DAYS, churn_labels, training_dates, training_set
 from analytics.models.churn.registry import (
+    PROMOTION_POLICIES,
     TRUSTED_TYPES,
     LoadedModel,
     Promotion,
@@ -23,6 +24,7 @@ from analytics.models.churn.registry import (
     list_models,
     load_model,
     promote,
+    promote_with_policy,
     register_model,
 )
 from analytics.models.churn.scoring import (
@@ -32,13 +34,20 @@ from analytics.models.churn.scoring import (
     score_members,
     update_outcomes,
 )
-from analytics.models.churn.training import ESTIMATORS, TrainedModel, make_estimator, train_churn_model
+from analytics.models.churn.training import (
+    ESTIMATORS,
+    TrainedModel,
+    make_estimator,
+    resolve_account,
+    train_churn_model,
+)
 
 __all__ = [
     "DEFAULT_HORIZON_DAYS",
     "ESTIMATORS",
     "FEATURES",
     "FEATURE_NAMES",
+    "PROMOTION_POLICIES",
     "RISK_LEVELS",
     "RULES",
     "TRUSTED_TYPES",
@@ -67,9 +76,11 @@ __all__ = [
     "model_card",
     "plan_folds",
     "promote",
+    "promote_with_policy",
     "recommend_actions",
     "record_action_taken",
     "register_model",
+    "resolve_account",
     "risk_level",
     "run_backtest",
     "run_daily_churn",

@@ -32,6 +32,7 @@ from analytics.models.churn.training import TrainedModel
 from analytics.store.schema import model_registry
 
 __all__ = [
+    "PROMOTION_POLICIES",
     "TRUSTED_TYPES",
     "LoadedModel",
     "Promotion",
@@ -39,6 +40,7 @@ __all__ = [
     "list_models",
     "load_model",
     "promote",
+    "promote_with_policy",
     "register_model",
 ]
 
@@ -297,3 +299,35 @@ def promote(
     with engine.begin() as conn:
         _set_current(conn, account_id, model_id, clock())
     return result
+
+
+PROMOTION_POLICIES = ("never", "if_first", "if_better", "always")
+
+
+def promote_with_policy(
+    engine: Engine, account_id: str, model_id: str, policy: str, *, workspace: Path, clock: Clock = utcnow
+) -> tuple[Promotion | None, str]:
+    """Promote a freshly registered model according to ``policy``; returns the promotion (or None) and a sentence.
+
+    ``never``: leave it; ``if_first``: only when the account has no current model; ``if_better``: the guarded
+    :func:`promote` (a refusal is reported, not raised); ``always``: forced.
+    """
+    if policy not in PROMOTION_POLICIES:
+        raise ModelError(f"promotion policy {policy!r} is not one of {', '.join(PROMOTION_POLICIES)}")
+    current = current_model_id(engine, account_id)
+    if policy == "never" or (policy == "if_first" and current is not None):
+        return (
+            None,
+            f"{model_id} registered, not promoted (current: {current or 'none'}); `analytics promote {model_id}`",
+        )
+    try:
+        result = promote(engine, account_id, model_id, workspace=workspace, force=policy == "always", clock=clock)
+    except ModelError as exc:
+        return None, f"{model_id} registered, not promoted: {exc}"
+    if result.previous_id is None:
+        return result, f"{model_id} is now the current churn model (the account had none)"
+    return result, (
+        f"{model_id} is now the current churn model, replacing {result.previous_id} ({result.metric} "
+        f"{result.candidate_score} vs {result.current_score}, {result.same_backtest} backtest"
+        f"{', forced' if result.forced else ''})"
+    )

@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 import pandas as pd
+import sqlalchemy as sa
 from sklearn.base import BaseEstimator, clone
 from threadpoolctl import threadpool_limits
 
@@ -22,8 +23,9 @@ from analytics.models.churn.estimators import ChurnGradientBoosting, ChurnLogist
 from analytics.models.churn.feature_catalog import FEATURE_NAMES
 from analytics.models.churn.labels import DEFAULT_HORIZON_DAYS, training_dates, training_set
 from analytics.store.jobs import new_id
+from analytics.store.schema import accounts
 
-__all__ = ["ESTIMATORS", "TrainedModel", "make_estimator", "train_churn_model"]
+__all__ = ["ESTIMATORS", "TrainedModel", "make_estimator", "resolve_account", "train_churn_model"]
 
 ESTIMATORS: dict[str, type[BaseEstimator]] = {
     "logistic": ChurnLogisticRegression,
@@ -38,6 +40,21 @@ def make_estimator(name: str, *, horizon_days: int = DEFAULT_HORIZON_DAYS, rando
     except KeyError:
         raise ModelError(f"unknown estimator {name!r}; choose one of {', '.join(ESTIMATORS)}") from None
     return cls(horizon_days=horizon_days, random_state=random_state)
+
+
+def resolve_account(engine: Any, account_id: str | None) -> str:
+    """The account to work on: the one given (it must exist) or the store's only account."""
+    with engine.connect() as conn:
+        known = list(conn.execute(sa.select(accounts.c.id).order_by(accounts.c.id)).scalars())
+    if account_id is not None:
+        if account_id not in known:
+            raise ModelError(f"account {account_id!r} is not in the store; known accounts: {', '.join(known) or '—'}")
+        return account_id
+    if len(known) == 1:
+        return known[0]
+    if not known:
+        raise ModelError("the store has no account yet; import, sync or build the demo first (`analytics demo`)")
+    raise ModelError(f"the store has {len(known)} accounts; choose one with --account ({', '.join(known)})")
 
 
 @dataclass
