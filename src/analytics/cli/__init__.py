@@ -12,6 +12,9 @@ import click
 
 from analytics.cli.churn_commands import CHURN_COMMANDS
 from analytics.cli.context import CliContext, FriendlyGroup
+from analytics.cli.demo_commands import demo_command
+from analytics.cli.metric_commands import metric_command
+from analytics.cli.snapshot_commands import snapshot_command
 from analytics.cli.store_commands import init_command
 
 __all__ = ["cli", "main"]
@@ -46,6 +49,9 @@ def cli(ctx: click.Context, workspace: Path | None, database_url: str | None) ->
 
 
 cli.add_command(init_command)
+cli.add_command(demo_command)
+cli.add_command(metric_command)
+cli.add_command(snapshot_command)
 for _churn_command in CHURN_COMMANDS:
     cli.add_command(_churn_command)  # train, promote, score, models
 

@@ -1,7 +1,106 @@
-"""Metrics: every definition once, as SQL pushed down to the store, returned as pandas DataFrames."""
+"""Metrics: every definition once, as SQL pushed down to the store, returned as pandas DataFrames.
 
-from analytics.metrics.catalog import MetricSpec, catalog, get, metric
+Every registered metric is ``fn(engine, request: MetricRequest) -> DataFrame`` (see :mod:`analytics.metrics.catalog`);
+importing this package registers them. ``catalog()`` lists them; the convenience functions
+(``mrr(engine, account_id, start, end, grain="month", …)``, …) build the request for you. Engagement, funnel, content
+and messaging metrics are also plain keyword functions for analysts, e.g.
+``analytics.metrics.engagement_scores(engine, "biz_…", as_of="2025-12-31")``.
+"""
+
+from analytics.metrics import billing, cash, churn_rates, cohorts, movements, revenue  # noqa: F401  (registration)
+from analytics.metrics.activity import active_members, activity_heatmap, lifecycle, stickiness
+from analytics.metrics.catalog import MetricSpec, catalog, catalog_markdown, get, metric
+from analytics.metrics.content import ContentScoreWeights, content_ranking, course_stats, lesson_stats, post_stats
 from analytics.metrics.dialect import GRAINS, Grain
-from analytics.metrics.policies import DEFINITIONS_VERSION, Policies
+from analytics.metrics.engagement import (
+    EngagementWeights,
+    activity_counts,
+    engagement_scores,
+    engagement_segments,
+    idle_members,
+    top_members,
+)
+from analytics.metrics.funnels import SEED_FUNNELS, funnel
+from analytics.metrics.growth import growth_pct
+from analytics.metrics.messaging import messaging_rates
+from analytics.metrics.policies import DEFINITIONS_VERSION, Policies, policy_table
+from analytics.metrics.request import BREAKDOWNS, MetricRequest, account_settings
+from analytics.metrics.retention import cohort_retention
+from analytics.metrics.revenue_api import (
+    arpa,
+    arpu,
+    arr,
+    cash_revenue,
+    churn_by_reason,
+    compute,
+    customer_churn_rate,
+    disputes,
+    failed_payments,
+    gross_mrr_churn_rate,
+    ltv,
+    mrr,
+    mrr_movement_log,
+    mrr_movements,
+    net_mrr_churn_rate,
+    net_mrr_retention,
+    quick_ratio,
+    refunds,
+    signup_retention,
+    trials,
+)
 
-__all__ = ["DEFINITIONS_VERSION", "GRAINS", "Grain", "MetricSpec", "Policies", "catalog", "get", "metric"]
+__all__ = [
+    "BREAKDOWNS",
+    "DEFINITIONS_VERSION",
+    "GRAINS",
+    "SEED_FUNNELS",
+    "ContentScoreWeights",
+    "EngagementWeights",
+    "Grain",
+    "MetricRequest",
+    "MetricSpec",
+    "Policies",
+    "account_settings",
+    "active_members",
+    "activity_counts",
+    "activity_heatmap",
+    "arpa",
+    "arpu",
+    "arr",
+    "cash_revenue",
+    "catalog",
+    "catalog_markdown",
+    "churn_by_reason",
+    "cohort_retention",
+    "compute",
+    "content_ranking",
+    "course_stats",
+    "customer_churn_rate",
+    "disputes",
+    "engagement_scores",
+    "engagement_segments",
+    "failed_payments",
+    "funnel",
+    "get",
+    "gross_mrr_churn_rate",
+    "growth_pct",
+    "idle_members",
+    "lesson_stats",
+    "lifecycle",
+    "ltv",
+    "messaging_rates",
+    "metric",
+    "mrr",
+    "mrr_movement_log",
+    "mrr_movements",
+    "net_mrr_churn_rate",
+    "net_mrr_retention",
+    "policy_table",
+    "post_stats",
+    "quick_ratio",
+    "refunds",
+    "signup_retention",
+    "stickiness",
+    "top_members",
+    "trials",
+]

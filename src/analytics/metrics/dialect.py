@@ -6,25 +6,44 @@ expression of that type and returns a SQLAlchemy expression, so metric modules n
 
 Calendar results (:func:`local_date`, :func:`bucket_start`) are ``DATE`` values on PostgreSQL/DuckDB and ISO
 ``'YYYY-MM-DD'`` text on SQLite; :func:`to_dates` turns either into ``datetime64`` in a DataFrame.
+
+Integer calendar arithmetic (windows of N days, "the previous week") uses :func:`bucket_index`: whole days,
+Monday-based weeks or months since 1970 as one integer on every engine; :func:`bucket_index_to_date` turns it back
+into the bucket's first day. :func:`epoch_bucket` counts fixed-length UTC slices (quarter hours for heat maps).
+:func:`fetch_frame` runs a statement and returns a DataFrame (Arrow-backed on DuckDB, where row fetching is slow).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
 from analytics.errors import MetricError
+from analytics.store.types import datetime_to_epoch_us
 
 __all__ = [
     "GRAINS",
     "Grain",
     "add_days",
+    "add_seconds",
+    "bucket_index",
+    "bucket_index_to_date",
     "bucket_start",
+    "date_bucket_index",
+    "day_number",
     "days_between",
+    "epoch_bucket",
     "epoch_seconds",
+    "expand_range",
+    "fetch_frame",
+    "int_div",
     "local_date",
     "to_dates",
 ]
@@ -32,6 +51,18 @@ __all__ = [
 Grain = Literal["day", "week", "month"]
 GRAINS: tuple[str, ...] = ("day", "week", "month")
 _US_PER_DAY = 86_400_000_000
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _num(value: int | float) -> ColumnElement[Any]:
+    """A numeric constant of the SQL text itself (not a bound value), so that the same expression in SELECT and
+    GROUP BY renders identically; PostgreSQL refuses to match ``x / $1`` with ``x / $2``."""
+    return sa.literal_column(repr(value), sa.BigInteger if isinstance(value, int) else sa.Float)
+
+
+def _zone(tz: str) -> ColumnElement[Any]:
+    """A time zone name rendered into the SQL text (quoted by SQLAlchemy), for the same reason as :func:`_num`."""
+    return sa.literal(tz, sa.String, literal_execute=True)
 
 
 def epoch_seconds(col: Any, dialect: str) -> ColumnElement[Any]:
@@ -52,29 +83,85 @@ def add_days(col: Any, days: Any, dialect: str) -> ColumnElement[Any]:
     return col + sa.func.make_interval(0, 0, 0, sa.cast(days, sa.Integer))
 
 
+def add_seconds(col: Any, seconds: int, dialect: str) -> ColumnElement[Any]:
+    """A timestamp expression shifted by a whole number of ``seconds`` (a Python int)."""
+    if dialect == "sqlite":
+        return col + sa.literal(int(seconds) * 1_000_000, sa.BigInteger)
+    if dialect == "duckdb":
+        return col + sa.func.to_seconds(sa.literal(int(seconds), sa.BigInteger))
+    return col + sa.func.make_interval(0, 0, 0, 0, 0, 0, sa.literal(int(seconds), sa.Integer))
+
+
 def days_between(start: Any, end: Any, dialect: str) -> ColumnElement[Any]:
     """Fractional days from ``start`` to ``end`` (both timestamp expressions)."""
     return (epoch_seconds(end, dialect) - epoch_seconds(start, dialect)) / 86400.0
 
 
-def local_date(col: Any, dialect: str, tz: str = "UTC") -> ColumnElement[Any]:
-    """The calendar date of an instant in the time zone ``tz`` (an IANA name such as ``Europe/Paris``)."""
+def _offset_segments(tz: str, lo: datetime, hi: datetime) -> list[tuple[int, int, int]]:
+    """``(start_us, end_us, utc_offset_us)`` pieces of ``[lo, hi)`` over which the zone's UTC offset is constant."""
+    zone = ZoneInfo(tz)
+
+    def offset(at: datetime) -> timedelta:
+        return at.astimezone(zone).utcoffset() or timedelta(0)
+
+    pieces: list[tuple[int, int, int]] = []
+    start, current, probe = lo, offset(lo), lo
+    while probe < hi:
+        nxt = min(probe + timedelta(days=1), hi)
+        if offset(nxt) != current:  # a transition in (probe, nxt]: find its first instant exactly
+            a, b = probe, nxt
+            while b - a > _MICROSECOND:
+                mid = a + (b - a) / 2
+                a, b = (mid, b) if offset(mid) == current else (a, mid)
+            pieces.append((datetime_to_epoch_us(start), datetime_to_epoch_us(b), current // _MICROSECOND))
+            start, current = b, offset(b)
+        probe = nxt
+    pieces.append((datetime_to_epoch_us(start), datetime_to_epoch_us(hi), current // _MICROSECOND))
+    return pieces
+
+
+def local_date(
+    col: Any, dialect: str, tz: str = "UTC", within: tuple[datetime, datetime] | None = None
+) -> ColumnElement[Any]:
+    """The calendar date of an instant in the time zone ``tz`` (an IANA name such as ``Europe/Paris``).
+
+    ``within=(lo, hi)``: a hint that most instants lie in ``[lo, hi)``; on SQLite the zone's UTC offsets over that
+    span become plain integer arithmetic instead of a Python function call per row (instants outside still get
+    the exact answer from ``analytics_local_date``).
+    """
     if dialect == "sqlite":
         if tz == "UTC":
             return sa.func.date(sa.cast(col, sa.BigInteger) / 1_000_000, "unixepoch")
-        return sa.func.analytics_local_date(col, tz)
+        exact = sa.func.analytics_local_date(col, _zone(tz))
+        if within is None or within[0] >= within[1]:
+            return exact
+        whens = [
+            (
+                sa.and_(col >= sa.literal(start, sa.BigInteger), col < sa.literal(end, sa.BigInteger)),
+                sa.func.date(
+                    (sa.cast(col, sa.BigInteger) + sa.literal(offset_us, sa.BigInteger)) // 1_000_000, "unixepoch"
+                ),
+            )
+            for start, end, offset_us in _offset_segments(tz, within[0], within[1])
+        ]
+        return sa.case(*whens, else_=exact)
     if dialect == "duckdb":
         if tz == "UTC":
             return sa.cast(col, sa.Date)
-        return sa.cast(sa.func.timezone(tz, sa.func.timezone("UTC", col)), sa.Date)
-    return sa.cast(sa.func.timezone(tz, col), sa.Date)
+        return sa.cast(sa.func.timezone(_zone(tz), sa.func.timezone("UTC", col)), sa.Date)
+    return sa.cast(sa.func.timezone(_zone(tz), col), sa.Date)
 
 
-def bucket_start(col: Any, grain: str, dialect: str, tz: str = "UTC") -> ColumnElement[Any]:
-    """First day of the day/week (Monday)/month containing the instant, in the time zone ``tz``."""
+def bucket_start(
+    col: Any, grain: str, dialect: str, tz: str = "UTC", within: tuple[datetime, datetime] | None = None
+) -> ColumnElement[Any]:
+    """First day of the day/week (Monday)/month containing the instant, in the time zone ``tz``.
+
+    ``within``: see :func:`local_date`.
+    """
     if grain not in GRAINS:
         raise MetricError(f"grain {grain!r} is not one of {', '.join(GRAINS)}")
-    day = local_date(col, dialect, tz)
+    day = local_date(col, dialect, tz, within)
     if grain == "day":
         return day
     if dialect == "sqlite":
@@ -86,8 +173,159 @@ def bucket_start(col: Any, grain: str, dialect: str, tz: str = "UTC") -> ColumnE
     return sa.cast(sa.func.date_trunc(grain, day), sa.Date)
 
 
+def expand_range(
+    columns: list[Any], source: Any, lo: Any, hi: Any, dialect: str, span: tuple[int, int]
+) -> sa.Select[Any]:
+    """``SELECT columns, i FROM source`` with one row per integer ``i`` in ``[lo, hi)`` (clipped to ``span``).
+
+    ``span = (first, last)`` bounds ``i`` (inclusive); PostgreSQL uses ``generate_series``, DuckDB
+    ``unnest(range(…))`` and SQLite a join with a numbers table of the span.
+    """
+    first, last = span
+    low = sa.func.max(lo, first) if dialect == "sqlite" else sa.func.greatest(lo, first)
+    high = sa.func.min(hi, last + 1) if dialect == "sqlite" else sa.func.least(hi, last + 1)
+    if dialect == "postgresql":
+        return sa.select(*columns, sa.func.generate_series(low, high - 1).label("i")).select_from(source)
+    if dialect == "duckdb":
+        return sa.select(*columns, sa.func.unnest(sa.func.range(low, high)).label("i")).select_from(source)
+    numbers = sa.select(sa.literal(first, sa.Integer).label("i")).cte("numbers", recursive=True)
+    numbers = numbers.union_all(sa.select(numbers.c.i + 1).where(numbers.c.i < last))
+    return (
+        sa.select(*columns, numbers.c.i.label("i"))
+        .select_from(source)
+        .join(numbers, sa.and_(numbers.c.i >= lo, numbers.c.i < hi))
+    )
+
+
 def to_dates(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
     """Turn calendar columns returned by :func:`bucket_start`/:func:`local_date` into ``datetime64``."""
     for name in columns:
         frame[name] = pd.to_datetime(frame[name]).astype("datetime64[ns]")
+    return frame
+
+
+def int_div(numerator: Any, denominator: Any, dialect: str) -> ColumnElement[Any]:
+    """Integer division of non-negative integer expressions (exact, no floating point).
+
+    ``denominator`` may be a Python int (rendered into the SQL text, see :func:`_num`) or an integer expression.
+    DuckDB's ``/`` is float division, so it gets its integer operator ``//``.
+    """
+    den = _num(denominator) if isinstance(denominator, int) else denominator
+    if dialect == "duckdb":
+        return sa.cast(sa.Grouping(numerator).op("//")(sa.Grouping(den)), sa.BigInteger)
+    return sa.cast(sa.cast(numerator, sa.BigInteger) // den, sa.BigInteger)
+
+
+def epoch_bucket(col: Any, seconds: int, dialect: str) -> ColumnElement[Any]:
+    """``floor(epoch seconds / seconds)`` of a timestamp: which fixed-length UTC slice (e.g. quarter hour) it is in."""
+    if dialect == "sqlite":
+        return int_div(col, seconds * 1_000_000, dialect)
+    return sa.cast(sa.func.floor(_epoch(col, dialect) / _num(seconds)), sa.BigInteger)
+
+
+def _epoch(col: Any, dialect: str) -> ColumnElement[Any]:
+    return sa.func.epoch(col) if dialect == "duckdb" else sa.extract("epoch", col)
+
+
+def _local_epoch_seconds(col: Any, dialect: str, tz: str) -> ColumnElement[Any]:
+    """Seconds since 1970 of the instant's wall-clock time in ``tz`` (PostgreSQL and DuckDB only)."""
+    if tz == "UTC":
+        return _epoch(col, dialect)
+    if dialect == "duckdb":
+        return sa.func.epoch(sa.func.timezone(_zone(tz), sa.func.timezone("UTC", col)))
+    return sa.extract("epoch", sa.func.timezone(_zone(tz), col))
+
+
+def day_number(
+    col: Any, dialect: str, tz: str = "UTC", within: tuple[datetime, datetime] | None = None
+) -> ColumnElement[Any]:
+    """Whole days since 1970-01-01 of the instant's calendar date in ``tz`` (an integer on every engine).
+
+    ``within``: see :func:`local_date`.
+    """
+    if dialect == "sqlite":
+        if tz == "UTC":
+            return int_div(col, _US_PER_DAY, dialect)
+        return sa.cast(sa.func.julianday(local_date(col, dialect, tz, within)) - _num(2440587.5), sa.BigInteger)
+    return sa.cast(sa.func.floor(_local_epoch_seconds(col, dialect, tz) / _num(86400)), sa.BigInteger)
+
+
+def _month_index(
+    col: Any, dialect: str, tz: str, within: tuple[datetime, datetime] | None = None
+) -> ColumnElement[Any]:
+    """Months since 1970-01 of the instant's calendar month in ``tz``: ``(year − 1970) × 12 + month − 1``."""
+    if dialect == "sqlite":
+        day = local_date(col, dialect, tz, within)
+        year = sa.cast(sa.func.substr(day, _num(1), _num(4)), sa.Integer)
+        month = sa.cast(sa.func.substr(day, _num(6), _num(2)), sa.Integer)
+    else:
+        if dialect == "duckdb":  # a naive TIMESTAMP holding UTC
+            local = col if tz == "UTC" else sa.func.timezone(_zone(tz), sa.func.timezone("UTC", col))
+        else:  # timestamptz: extract() would use the session time zone, so always convert explicitly
+            local = sa.func.timezone(_zone(tz), col)
+        year = sa.cast(sa.extract("year", local), sa.Integer)
+        month = sa.cast(sa.extract("month", local), sa.Integer)
+    return (year - _num(1970)) * _num(12) + month - _num(1)
+
+
+def bucket_index(
+    col: Any, grain: str, dialect: str, tz: str = "UTC", within: tuple[datetime, datetime] | None = None
+) -> ColumnElement[Any]:
+    """The day/week/month containing the instant in ``tz`` as one integer, consecutive buckets differing by 1.
+
+    Days count from 1970-01-01, weeks are Monday–Sunday (week 0 starts Monday 1969-12-29), months count from
+    1970-01. :func:`bucket_index_to_date` gives the first day of a bucket back; ``within``: see :func:`local_date`.
+    """
+    if grain not in GRAINS:
+        raise MetricError(f"grain {grain!r} is not one of {', '.join(GRAINS)}")
+    if grain == "month":
+        return _month_index(col, dialect, tz, within)
+    day = day_number(col, dialect, tz, within)
+    if grain == "day":
+        return day
+    return int_div(day + _num(3), 7, dialect)
+
+
+def date_bucket_index(value: date, grain: str) -> int:
+    """:func:`bucket_index` of a calendar date, computed in Python (for bounds and grids)."""
+    if grain == "month":
+        return (value.year - 1970) * 12 + value.month - 1
+    days = (value - date(1970, 1, 1)).days
+    if grain == "day":
+        return days
+    if grain == "week":
+        return (days + 3) // 7
+    raise MetricError(f"grain {grain!r} is not one of {', '.join(GRAINS)}")
+
+
+def bucket_index_to_date(index: Sequence[int] | pd.Series | np.ndarray, grain: str) -> pd.Series:
+    """First day (``datetime64``) of each bucket index made by :func:`bucket_index` (vectorised)."""
+    values = np.asarray(pd.Series(index, dtype="int64"), dtype="int64")
+    if grain == "day":
+        days = values
+    elif grain == "week":
+        days = values * 7 - 3
+    elif grain == "month":
+        return pd.Series(values.astype("datetime64[M]").astype("datetime64[ns]"))
+    else:
+        raise MetricError(f"grain {grain!r} is not one of {', '.join(GRAINS)}")
+    return pd.Series(days.astype("datetime64[D]").astype("datetime64[ns]"))
+
+
+def fetch_frame(conn: sa.Connection, statement: sa.Executable, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """Run ``statement`` and return its rows as a DataFrame (column names from the statement unless given).
+
+    On DuckDB the frame comes straight from the native cursor (``df()``) instead of Python rows: fetching row by
+    row through the DB-API costs several times the query itself on large results. Result type processing is
+    skipped, so select plain numbers, strings or epoch seconds, not ``UTCDateTime`` values.
+    """
+    result = conn.execute(statement)
+    names = list(result.keys())
+    if conn.dialect.name == "duckdb":
+        frame = result.cursor.df()
+        result.close()
+    else:
+        frame = pd.DataFrame(result.fetchall(), columns=names)
+    if columns is not None:
+        frame.columns = list(columns)
     return frame

@@ -1,0 +1,165 @@
+"""Cohorts: net MRR retention by first-payment cohort, and signup-cohort retention of members with access."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from analytics.metrics.catalog import metric
+from analytics.metrics.dialect import bucket_index, bucket_index_to_date, date_bucket_index, expand_range
+from analytics.metrics.fx import convert_amounts, load_rates
+from analytics.metrics.membership_state import ACCESS_STATUSES, scope_for
+from analytics.metrics.movements import MOVEMENT_POLICIES, customer_groups
+from analytics.metrics.request import MetricRequest, account_settings, bucket_frame, period_instants
+from analytics.metrics.series import fetch_frame, ratio
+from analytics.store.schema import members, membership_status_changes
+
+__all__ = ["net_mrr_retention", "signup_retention"]
+
+
+@metric(
+    "net_mrr_retention",
+    unit="percent of the cohort's starting MRR",
+    formula="net MRR retention(cohort, k) = 100 × MRR of the cohort's customers at the end of bucket cohort + k "
+    "÷ their MRR at the end of the cohort's bucket",
+    domain="revenue",
+    policies=MOVEMENT_POLICIES,
+)
+def net_mrr_retention(engine: sa.Engine, request: MetricRequest) -> pd.DataFrame:
+    """Net MRR retention of first-payment cohorts: how much of a cohort's starting MRR it still pays k buckets on.
+
+    Formula: net MRR retention(cohort, k) = 100 × MRR of the cohort's customers at the end of bucket cohort + k ÷
+    their MRR at the end of the cohort's bucket
+
+    A customer's cohort is the bucket of its first paid change (within the period). Expansion can push the value
+    above 100. Amounts are converted at each bucket end's rate. Columns: ``cohort`` (first day of the cohort's
+    bucket), ``k``, ``period_start``, ``currency``, ``cohort_customers``, ``cohort_mrr_minor``, ``mrr_minor``,
+    ``net_mrr_retention_pct`` (NaN with ``flag = "no_starting_mrr"``).
+    """
+    request.only_breakdowns("net_mrr_retention", ())
+    with engine.connect() as conn:
+        scope = scope_for(conn, request)
+        g = customer_groups(scope, cohorts=True)
+        currency = [g.c[k] for k in scope.keys if k == "currency"]
+        query = (
+            sa.select(
+                g.c.cohort,
+                g.c.bucket,
+                *currency,
+                sa.cast(sa.func.sum(g.c.net), sa.BigInteger).label("net"),
+                sa.cast(sa.func.sum(sa.case((g.c.first == 1, 1), else_=0)), sa.BigInteger).label("joined"),
+            )
+            .where(g.c.bucket.is_not(None), g.c.cohort.is_not(None))
+            .group_by(g.c.cohort, g.c.bucket, *currency)
+        )
+        raw = fetch_frame(conn, query, ["cohort", "bucket", *[c.name for c in currency], "net", "joined"])
+        if "currency" not in raw.columns:
+            raw["currency"] = scope.default_currency
+        reporting = request.reporting_currency or account_settings(conn, request.account_id).reporting_currency
+        rates = load_rates(conn, set(raw["currency"]), reporting, request.end)
+    buckets = bucket_frame(request)
+    for col in ("cohort", "bucket"):
+        raw[col] = pd.to_datetime(raw[col]).astype("datetime64[ns]")
+    raw["net"] = raw["net"].astype("int64")
+    raw["joined"] = raw["joined"].astype("int64")
+    columns = ["cohort", "k", "period_start", "currency", "cohort_customers", "cohort_mrr_minor", "mrr_minor"]
+    if raw.empty:
+        return pd.DataFrame({c: [] for c in [*columns, "net_mrr_retention_pct", "flag"]})
+    pairs = raw[["cohort", "currency"]].drop_duplicates()
+    grid = pairs.merge(buckets[["period_start", "last_day"]], how="cross")
+    grid = grid[grid["period_start"] >= grid["cohort"]]
+    raw = raw.rename(columns={"bucket": "period_start"})
+    grid = grid.merge(raw, on=["cohort", "currency", "period_start"], how="left").fillna({"net": 0, "joined": 0})
+    grid = grid.sort_values(["cohort", "currency", "period_start"], kind="stable")
+    grid["mrr_minor"] = grid.groupby(["cohort", "currency"], sort=False)["net"].cumsum().astype("int64")
+    grid["mrr_minor"] = convert_amounts(grid["mrr_minor"], grid["currency"], grid["last_day"], rates)
+    grid["cohort_customers"] = grid.groupby(["cohort", "currency"], sort=False)["joined"].transform("sum")
+    out = grid.groupby(["cohort", "period_start"], sort=True)[["mrr_minor"]].sum().reset_index()
+    sizes = grid.drop_duplicates(["cohort", "currency"]).groupby("cohort")["cohort_customers"].sum()
+    out["cohort_customers"] = out["cohort"].map(sizes).astype("int64")
+    out["k"] = out.groupby("cohort").cumcount()
+    out["currency"] = reporting
+    out["cohort_mrr_minor"] = out.groupby("cohort")["mrr_minor"].transform("first")
+    out["net_mrr_retention_pct"] = ratio(out["mrr_minor"], out["cohort_mrr_minor"], 100.0)
+    out["flag"] = np.where(out["cohort_mrr_minor"] == 0, "no_starting_mrr", "")
+    return out[[*columns, "net_mrr_retention_pct", "flag"]].reset_index(drop=True)
+
+
+@metric(
+    "signup_retention",
+    unit="percent of the signup cohort",
+    formula="retention(cohort, k) = 100 × members of the cohort with a membership giving access at the end of "
+    "bucket cohort + k ÷ cohort size",
+    domain="revenue",
+    policies=(),
+)
+def signup_retention(engine: sa.Engine, request: MetricRequest) -> pd.DataFrame:
+    """Signup-cohort retention: the share of each signup cohort that still has access at the end of each later bucket.
+
+    Formula: retention(cohort, k) = 100 × members of the cohort with a membership giving access at the end of
+    bucket cohort + k ÷ cohort size
+
+    The cohort is the bucket of the member's ``joined_at`` (``created_at`` when unknown) in the account's time zone,
+    for members who joined within the period; access = a membership whose status at the last instant of the bucket
+    is trialing, active, canceling or past_due. Every cohort × k = 0 … (last bucket − cohort) is present. Columns:
+    ``cohort``, ``k``, ``period_start``, ``cohort_size``, ``active``, ``retention_pct``.
+    """
+    request.only_breakdowns("signup_retention", ())
+    mb, c = members.c, membership_status_changes.c
+    grain = request.grain
+    first, last = date_bucket_index(request.start, grain), date_bucket_index(request.end, grain)
+    with engine.connect() as conn:
+        account = account_settings(conn, request.account_id)
+        tz, dialect = account.time_zone, conn.dialect.name
+        t0, t1 = period_instants(request, tz)
+
+        def index_of(at: sa.ColumnElement[object]) -> sa.ColumnElement[int]:
+            return bucket_index(at, grain, dialect, tz, (t0, t1))
+
+        signed = sa.func.coalesce(mb.joined_at, mb.created_at)
+        cohorts = (
+            sa.select(mb.id.label("member_id"), index_of(signed).label("cohort"))
+            .where(mb.account_id == request.account_id, signed >= t0, signed < t1)
+            .cte("cohorts")
+        )
+        next_at = sa.func.lead(c.changed_at, type_=c.changed_at.type).over(
+            partition_by=c.membership_id, order_by=(c.changed_at, c.id)
+        )
+        rows = (
+            sa.select(c.member_id, c.changed_at, c.status, next_at.label("next_at"))
+            .where(c.account_id == request.account_id, c.changed_at < t1)
+            .cte("segments")
+        )
+        starts_at = sa.case((rows.c.changed_at < t0, first - 1), else_=index_of(rows.c.changed_at))
+        ends_at = sa.case(
+            (sa.or_(rows.c.next_at.is_(None), rows.c.next_at >= t1), last + 1), else_=index_of(rows.c.next_at)
+        )
+        access = (
+            sa.select(rows.c.member_id, starts_at.label("i0"), ends_at.label("i1"))
+            .where(rows.c.status.in_(ACCESS_STATUSES), sa.or_(rows.c.next_at.is_(None), rows.c.next_at >= t0))
+            .subquery("access")
+        )
+        expanded = expand_range([access.c.member_id], access, access.c.i0, access.c.i1, dialect, (first, last))
+        active = sa.select(expanded.subquery("expanded")).distinct().subquery("active_buckets")
+        counts = (
+            sa.select(cohorts.c.cohort, active.c.i, sa.func.count().label("active"))
+            .select_from(active.join(cohorts, cohorts.c.member_id == active.c.member_id))
+            .where(active.c.i >= cohorts.c.cohort)
+            .group_by(cohorts.c.cohort, active.c.i)
+        )
+        sizes = sa.select(cohorts.c.cohort, sa.func.count().label("size")).group_by(cohorts.c.cohort)
+        active_frame = fetch_frame(conn, counts, ["cohort", "i", "active"])
+        size_frame = fetch_frame(conn, sizes, ["cohort", "cohort_size"])
+    grid = [(int(cohort), i) for cohort in size_frame["cohort"] for i in range(int(cohort), last + 1)]
+    out = pd.DataFrame(grid, columns=["cohort", "i"])
+    out = out.merge(size_frame.astype({"cohort": "int64"}), on="cohort", how="left")
+    out = out.merge(active_frame.astype({"cohort": "int64", "i": "int64"}), on=["cohort", "i"], how="left")
+    out["active"] = out["active"].fillna(0).astype("int64")
+    out["cohort_size"] = out["cohort_size"].astype("int64")
+    out["k"] = out["i"] - out["cohort"]
+    out["retention_pct"] = ratio(out["active"], out["cohort_size"], 100.0)
+    out["period_start"] = bucket_index_to_date(out["i"], grain).to_numpy()
+    out["cohort"] = bucket_index_to_date(out["cohort"], grain).to_numpy()
+    out = out.sort_values(["cohort", "k"], kind="stable").reset_index(drop=True)
+    return out[["cohort", "k", "period_start", "cohort_size", "active", "retention_pct"]]

@@ -1,0 +1,445 @@
+"""Engagement per member: activity counts, the engagement score and its segments, idle and top members.
+
+The score (``docs/metrics.md``, weights are parameters)::
+
+    score = round(100 × (w_msg·min(messages/10, 1) + w_login·min(logins/7, 1)
+                         + w_course·min(course_progress_pct/100, 1) + w_recency·max(0, 1 − days_since_active/30))
+                  ÷ (w_msg + w_login + w_course + w_recency))
+
+with messages and logins counted over the 7 days before ``as_of``, the course progress as of ``as_of`` and the
+whole days since the member's last event (any kind) within the 30 days before ``as_of``; no activity in those
+30 days (or ever) gives recency 0. With the default weights (0.3, 0.2, 0.3, 0.2; sum 1) the divisor is 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from analytics.errors import MetricError
+from analytics.metrics.dialect import day_number, epoch_seconds, fetch_frame
+from analytics.metrics.events import LESSON_COMPLETE, LOGIN, MESSAGE, event_filter
+from analytics.metrics.frames import as_float, as_int, half_up, seconds_to_timestamp
+from analytics.metrics.keyword_metrics import keyword_metric
+from analytics.metrics.timeframe import DateLike, account_time_zone, resolve_window, to_utc
+from analytics.store.schema import activity_events, courses, lesson_interactions, lessons, members
+
+__all__ = [
+    "SEGMENTS",
+    "EngagementWeights",
+    "activity_counts",
+    "engagement_scores",
+    "engagement_segments",
+    "idle_members",
+    "member_join_time",
+    "top_members",
+]
+
+SEGMENTS: tuple[str, ...] = ("high", "medium", "low")
+
+
+@dataclass(frozen=True)
+class EngagementWeights:
+    """Weights, targets and windows of the engagement score (defaults from docs/metrics.md).
+
+    Attributes
+    ----------
+    messages, logins, course_progress, recency:
+        Weights of the four parts; the score divides by their sum, so it stays within 0–100.
+    messages_target, logins_target:
+        Counts that earn the full part (10 messages, 7 logins in the count window).
+    count_window_days:
+        Days before ``as_of`` in which messages and logins are counted (7).
+    recency_window_days:
+        Days after which recency reaches 0 (30).
+    high, medium:
+        Segment thresholds: high ≥ 70, medium 40–69, low < 40.
+    idle_days:
+        A member with no activity in this many days before ``as_of`` is idle (7).
+    """
+
+    messages: float = 0.3
+    logins: float = 0.2
+    course_progress: float = 0.3
+    recency: float = 0.2
+    messages_target: int = 10
+    logins_target: int = 7
+    count_window_days: int = 7
+    recency_window_days: int = 30
+    high: int = 70
+    medium: int = 40
+    idle_days: int = 7
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            if getattr(self, f.name) < 0:
+                raise MetricError(f"engagement weight {f.name}={getattr(self, f.name)!r} must not be negative")
+        if self.total_weight <= 0:
+            raise MetricError("engagement weights sum to 0; give at least one part a positive weight")
+        for name in ("messages_target", "logins_target", "count_window_days", "recency_window_days"):
+            if getattr(self, name) <= 0:
+                raise MetricError(f"engagement setting {name} must be positive, got {getattr(self, name)!r}")
+        if not self.medium <= self.high:
+            raise MetricError(f"segment thresholds need medium ≤ high, got medium={self.medium}, high={self.high}")
+
+    @property
+    def total_weight(self) -> float:
+        return self.messages + self.logins + self.course_progress + self.recency
+
+
+def member_join_time() -> sa.ColumnElement[object]:
+    """When a member joined: ``coalesce(joined_at, created_at)``."""
+    return sa.func.coalesce(members.c.joined_at, members.c.created_at)
+
+
+@keyword_metric(
+    "activity_counts",
+    unit="events",
+    formula="count(events of kind k per member in the period); last_active_at = max(occurred_at)",
+    domain="engagement",
+)
+def activity_counts(
+    engine: Engine,
+    account_id: str,
+    *,
+    start: DateLike,
+    end: DateLike,
+    kinds: Sequence[str] = (MESSAGE, LOGIN, LESSON_COMPLETE),
+    all_members: bool = True,
+) -> pd.DataFrame:
+    """Events per member and kind in a window, with the last event time.
+
+    Formula: count(events of kind k per member in the period); last_active_at = max(occurred_at).
+
+    Definition: per member: count(events of each kind from start to end); events = count(all);
+    last_active_at = max(occurred_at). (One row per member.)
+
+    Parameters
+    ----------
+    start, end:
+        First and last local day of the window (both inclusive).
+    kinds:
+        One count column per kind (named after the kind); ``events`` counts every kind.
+    all_members:
+        Include members without events in the window (zeros, ``last_active_at`` NaT).
+
+    Returns
+    -------
+    DataFrame
+        ``member_id``, one column per kind, ``events``, ``last_active_at`` (UTC), ordered by ``member_id``.
+    """
+    kinds = list(dict.fromkeys(kinds))
+    with engine.connect() as conn:
+        w = resolve_window(conn, account_id, start, end)
+        statement = _counts_statement(conn.dialect.name, account_id, w.start_utc, w.end_utc, kinds, all_members)
+        frame = fetch_frame(conn, statement)
+    as_int(frame, [*kinds, "events"])
+    frame["last_active_at"] = seconds_to_timestamp(frame.pop("last_s"))
+    return frame.sort_values("member_id", ignore_index=True)
+
+
+def _counts_statement(
+    dialect: str, account_id: str, start_utc: datetime, end_utc: datetime, kinds: list[str], all_members: bool
+) -> sa.Select[tuple[object, ...]]:
+    e = activity_events
+    counts = [sa.func.sum(sa.case((e.c.kind == k, 1), else_=0)).label(f"k{i}") for i, k in enumerate(kinds)]
+    window = (
+        sa.select(
+            e.c.member_id,
+            *counts,
+            sa.func.count().label("events"),
+            epoch_seconds(sa.func.max(e.c.occurred_at), dialect).label("last_s"),
+        )
+        .where(event_filter(account_id, start_utc, end_utc))
+        .group_by(e.c.member_id)
+        .subquery("w")
+    )
+    outputs = [window.c[f"k{i}"].label(k) for i, k in enumerate(kinds)]
+    if not all_members:
+        return sa.select(window.c.member_id, *outputs, window.c.events, window.c.last_s)
+    return (
+        sa.select(members.c.id.label("member_id"), *outputs, window.c.events, window.c.last_s)
+        .select_from(members.outerjoin(window, window.c.member_id == members.c.id))
+        .where(members.c.account_id == account_id)
+    )
+
+
+def _course_progress(conn: sa.Connection, account_id: str, as_of_utc: datetime) -> pd.DataFrame:
+    """Per member: completed lessons ÷ lessons of the courses they started, × 100 (as of ``as_of``)."""
+    li, les = lesson_interactions, lessons
+    course_id = sa.func.coalesce(les.c.course_id, li.c.course_id)
+    done = sa.and_(li.c.completed.is_(True), sa.or_(li.c.completed_at.is_(None), li.c.completed_at < as_of_utc))
+    per_course = (
+        sa.select(
+            li.c.member_id,
+            course_id.label("course_id"),
+            sa.func.count(sa.distinct(sa.case((done, li.c.lesson_id)))).label("completed"),
+        )
+        .select_from(li.outerjoin(les, sa.and_(les.c.account_id == li.c.account_id, les.c.id == li.c.lesson_id)))
+        .where(li.c.account_id == account_id, li.c.member_id.is_not(None), li.c.created_at < as_of_utc)
+        .group_by(li.c.member_id, course_id)
+        .subquery("pc")
+    )
+    sizes = (
+        sa.select(les.c.course_id, sa.func.count().label("n"))
+        .where(les.c.account_id == account_id)
+        .group_by(les.c.course_id)
+        .subquery("sizes")
+    )
+    total = sa.func.coalesce(sizes.c.n, courses.c.total_lessons_count, 0)
+    stmt = (
+        sa.select(
+            per_course.c.member_id,
+            sa.func.sum(per_course.c.completed).label("completed"),
+            sa.func.sum(total).label("lessons"),
+        )
+        .select_from(
+            per_course.outerjoin(sizes, sizes.c.course_id == per_course.c.course_id).outerjoin(
+                courses, sa.and_(courses.c.account_id == account_id, courses.c.id == per_course.c.course_id)
+            )
+        )
+        .group_by(per_course.c.member_id)
+    )
+    frame = as_int(fetch_frame(conn, stmt), ["completed", "lessons"])
+    lessons_n = frame["lessons"].where(frame["lessons"] > 0, np.nan)
+    frame["course_progress_pct"] = (frame["completed"] / lessons_n * 100).clip(upper=100).fillna(0.0)
+    return frame[["member_id", "course_progress_pct"]]
+
+
+@keyword_metric(
+    "engagement_score",
+    period="as_of",
+    unit="score 0-100",
+    formula="round(100·(0.3·min(messages/10,1) + 0.2·min(logins/7,1) + 0.3·min(progress/100,1) + 0.2·recency) ÷ Σw)",
+    domain="engagement",
+)
+def engagement_scores(
+    engine: Engine,
+    account_id: str,
+    *,
+    as_of: DateLike,
+    weights: EngagementWeights | None = None,
+) -> pd.DataFrame:
+    """Engagement score 0–100 per member, with its parts, segment and idle flag.
+
+    Formula: round(100·(0.3·min(messages/10,1) + 0.2·min(logins/7,1) + 0.3·min(progress/100,1) + 0.2·recency) ÷ Σw).
+
+    Definition: ``round(100 × (0.3·min(messages/10,1) + 0.2·min(logins/7,1) + 0.3·min(course_progress_pct/100,1)
+    + 0.2·max(0, 1 − days_since_active/30)) ÷ Σweights)``, rounded half up; messages and logins over the 7 days
+    before ``as_of``; ``days_since_active`` = whole days since the last event within the 30 days before
+    ``as_of`` (none → recency 0, ``days_since_active`` NaN); course progress = completed lessons ÷ lessons of the
+    courses the member started × 100. Segments: high ≥ 70, medium 40–69, low < 40; idle = no event in 7 days.
+    Members who joined after ``as_of`` are left out.
+
+    Returns
+    -------
+    DataFrame
+        ``member_id, messages, logins, course_progress_pct, days_since_active, last_active_at, score, segment,
+        idle`` ordered by ``member_id``.
+    """
+    w = weights or EngagementWeights()
+    window_days = max(w.count_window_days, w.recency_window_days, w.idle_days)
+    with engine.connect() as conn:
+        tz = account_time_zone(conn, account_id)
+        as_of_utc = to_utc(as_of, tz)
+        count_start = as_of_utc - timedelta(days=w.count_window_days)
+        e = activity_events
+        in_count = e.c.occurred_at >= count_start
+        recent = (
+            sa.select(
+                e.c.member_id,
+                sa.func.sum(sa.case((sa.and_(in_count, e.c.kind == MESSAGE), 1), else_=0)).label("messages"),
+                sa.func.sum(sa.case((sa.and_(in_count, e.c.kind == LOGIN), 1), else_=0)).label("logins"),
+                epoch_seconds(sa.func.max(e.c.occurred_at), conn.dialect.name).label("last_s"),
+            )
+            .where(event_filter(account_id, as_of_utc - timedelta(days=window_days), as_of_utc))
+            .group_by(e.c.member_id)
+            .subquery("recent")
+        )
+        joined = member_join_time()
+        stmt = (
+            sa.select(members.c.id.label("member_id"), recent.c.messages, recent.c.logins, recent.c.last_s)
+            .select_from(members.outerjoin(recent, recent.c.member_id == members.c.id))
+            .where(members.c.account_id == account_id, sa.or_(joined.is_(None), joined < as_of_utc))
+        )
+        frame = as_int(fetch_frame(conn, stmt), ["messages", "logins"])
+        progress = _course_progress(conn, account_id, as_of_utc)
+    frame = frame.merge(progress, on="member_id", how="left")
+    frame["course_progress_pct"] = frame["course_progress_pct"].fillna(0.0)
+    as_float(frame, ["last_s"])
+    age_days = np.floor((as_of_utc.timestamp() - frame["last_s"]) / 86400)
+    frame["days_since_active"] = age_days.where(age_days < w.recency_window_days)
+    frame["last_active_at"] = seconds_to_timestamp(frame.pop("last_s"))
+    parts = (
+        w.messages * np.minimum(frame["messages"] / w.messages_target, 1)
+        + w.logins * np.minimum(frame["logins"] / w.logins_target, 1)
+        + w.course_progress * np.minimum(frame["course_progress_pct"] / 100, 1)
+        + w.recency
+        * np.maximum(0, 1 - frame["days_since_active"].fillna(w.recency_window_days) / w.recency_window_days)
+    )
+    frame["score"] = half_up(100 * parts / w.total_weight).astype("int64")
+    frame["segment"] = np.select(
+        [frame["score"] >= w.high, frame["score"] >= w.medium], ["high", "medium"], default="low"
+    ).astype(object)
+    frame["idle"] = ~(age_days < w.idle_days)
+    columns = ["member_id", "messages", "logins", "course_progress_pct", "days_since_active", "last_active_at"]
+    return frame[[*columns, "score", "segment", "idle"]].sort_values("member_id", ignore_index=True)
+
+
+@keyword_metric(
+    "engagement_segments",
+    period="as_of",
+    unit="members",
+    formula="high: score ≥ 70, medium: 40–69, low: < 40; share_pct = members ÷ all members × 100",
+    domain="engagement",
+)
+def engagement_segments(
+    engine: Engine, account_id: str, *, as_of: DateLike, weights: EngagementWeights | None = None
+) -> pd.DataFrame:
+    """Members per engagement segment as of an instant, with the idle count.
+
+    Formula: high: score ≥ 70, medium: 40–69, low: < 40; share_pct = members ÷ all members × 100.
+
+    Definition: ``count(members by segment: high score ≥ 70, medium 40–69, low < 40); share = count ÷ members × 100``
+    (zero members: every share 0).
+
+    Returns
+    -------
+    DataFrame
+        ``segment`` (high, medium, low, idle), ``members``, ``share_pct``.
+    """
+    scores = engagement_scores(engine, account_id, as_of=as_of, weights=weights)
+    counts = [int((scores["segment"] == s).sum()) for s in SEGMENTS] + [int(scores["idle"].sum())]
+    total = len(scores)
+    frame = pd.DataFrame({"segment": [*SEGMENTS, "idle"], "members": counts})
+    frame["share_pct"] = np.round(frame["members"] / total * 100, 2) if total else 0.0
+    return frame
+
+
+@keyword_metric(
+    "idle_members",
+    period="as_of",
+    unit="members",
+    formula="members joined before as_of with no event in [as_of − days, as_of)",
+    domain="engagement",
+)
+def idle_members(engine: Engine, account_id: str, *, as_of: DateLike, days: int = 7) -> pd.DataFrame:
+    """Members with no activity in the ``days`` before ``as_of`` (default 7), longest idle first.
+
+    Formula: members joined before as_of with no event in [as_of − days, as_of).
+
+    Definition: members joined before ``as_of`` with no event in ``[as_of − days, as_of)``;
+    ``days_inactive`` = whole days since their last event before ``as_of`` (NaN if they never had one).
+
+    Returns
+    -------
+    DataFrame
+        ``member_id, username, display_name, last_active_at, days_inactive``.
+    """
+    if days <= 0:
+        raise MetricError(f"idle days must be positive, got {days}")
+    with engine.connect() as conn:
+        tz = account_time_zone(conn, account_id)
+        as_of_utc = to_utc(as_of, tz)
+        e = activity_events
+        last = (
+            sa.select(e.c.member_id, sa.func.max(e.c.occurred_at).label("last_at"))
+            .where(event_filter(account_id, None, as_of_utc))
+            .group_by(e.c.member_id)
+            .subquery("last")
+        )
+        joined = member_join_time()
+        stmt = (
+            sa.select(
+                members.c.id.label("member_id"),
+                members.c.username,
+                members.c.display_name,
+                epoch_seconds(last.c.last_at, conn.dialect.name).label("last_s"),
+            )
+            .select_from(members.outerjoin(last, last.c.member_id == members.c.id))
+            .where(
+                members.c.account_id == account_id,
+                sa.or_(joined.is_(None), joined < as_of_utc),
+                sa.or_(last.c.last_at.is_(None), last.c.last_at < as_of_utc - timedelta(days=days)),
+            )
+        )
+        frame = fetch_frame(conn, stmt)
+    as_float(frame, ["last_s"])
+    frame["days_inactive"] = np.floor((as_of_utc.timestamp() - frame["last_s"]) / 86400)
+    frame["last_active_at"] = seconds_to_timestamp(frame.pop("last_s"))
+    frame = frame.sort_values(["days_inactive", "member_id"], ascending=[False, True], na_position="first")
+    return frame[["member_id", "username", "display_name", "last_active_at", "days_inactive"]].reset_index(drop=True)
+
+
+@keyword_metric(
+    "top_members",
+    unit="events",
+    formula="members ranked by count(events in the period), or by engagement score at its end; top n",
+    domain="engagement",
+)
+def top_members(
+    engine: Engine,
+    account_id: str,
+    *,
+    start: DateLike,
+    end: DateLike,
+    n: int = 10,
+    by: Literal["events", "score"] = "events",
+    kinds: Sequence[str] | None = None,
+    weights: EngagementWeights | None = None,
+) -> pd.DataFrame:
+    """The ``n`` most active members of a period.
+
+    Formula: members ranked by count(events in the period), or by engagement score at its end; top n.
+
+    Definition: members ranked by count(events from start to end) (or by engagement score at the end), top n;
+    ties go to more active days, then the member id. ``by="score"`` ranks by the score at the end of ``end``.
+
+    Returns
+    -------
+    DataFrame
+        ``rank, member_id, username, display_name, events, active_days`` (and ``score`` when ``by="score"``).
+    """
+    if n <= 0:
+        raise MetricError(f"n must be positive, got {n}")
+    if by not in ("events", "score"):
+        raise MetricError(f"top_members by={by!r}: use 'events' or 'score'")
+    with engine.connect() as conn:
+        window = resolve_window(conn, account_id, start, end)
+        d = conn.dialect.name
+        e = activity_events
+        per = (
+            sa.select(
+                e.c.member_id,
+                sa.func.count().label("events"),
+                sa.func.count(sa.distinct(day_number(e.c.occurred_at, d, window.tz))).label("active_days"),
+            )
+            .where(event_filter(account_id, window.start_utc, window.end_utc, kinds))
+            .group_by(e.c.member_id)
+            .subquery("per")
+        )
+        stmt = (
+            sa.select(per.c.member_id, members.c.username, members.c.display_name, per.c.events, per.c.active_days)
+            .select_from(
+                per.outerjoin(members, sa.and_(members.c.account_id == account_id, members.c.id == per.c.member_id))
+            )
+            .order_by(per.c.events.desc(), per.c.active_days.desc(), per.c.member_id)
+        )
+        if by == "events":
+            stmt = stmt.limit(n)
+        frame = as_int(fetch_frame(conn, stmt), ["events", "active_days"])
+    if by == "score":
+        scores = engagement_scores(engine, account_id, as_of=window.end, weights=weights)[["member_id", "score"]]
+        frame = frame.merge(scores, on="member_id", how="left")
+        frame["score"] = frame["score"].fillna(0).astype("int64")
+        frame = frame.sort_values(["score", "events", "member_id"], ascending=[False, False, True]).head(n)
+    frame = frame.reset_index(drop=True)
+    frame.insert(0, "rank", np.arange(1, len(frame) + 1))
+    return frame

@@ -1,0 +1,292 @@
+"""Funnels: ordered steps (event kinds) with a conversion window that starts at the member's first step-1 event.
+
+Definition (docs/metrics.md; Mixpanel/PostHog "first touch" funnels):
+
+* A member **enters** with their first step-1 event from ``start`` to ``end`` (inclusive local dates; the range
+  controls entry only);
+  the window ``[t1, t1 + window]`` is fixed then and not reset by later step-1 events.
+* Step k is reached at the first step-k event strictly after the time step k−1 was reached and at most
+  ``window`` after ``t1``. Taking the earliest match at every step is optimal: no later choice reaches more steps.
+* ``overall conversion = reached step k ÷ entered step 1``; ``step conversion = reached k ÷ reached k − 1``;
+  median time from the previous step over the members who reached step k. Counting is by unique member.
+* With a ``grain``, a member can enter once per period (their first step-1 event in each period) and the
+  funnel is reported per entry period (conversion over time).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from analytics.errors import MetricError
+from analytics.metrics.dialect import add_seconds, bucket_index, bucket_index_to_date, epoch_seconds, fetch_frame
+from analytics.metrics.events import (
+    CHECKOUT_START,
+    FUNNEL_VIEW,
+    LESSON_COMPLETE,
+    LESSON_START,
+    LESSON_VIEW,
+    PURCHASE,
+    event_filter,
+)
+from analytics.metrics.frames import as_float, as_int, rate_pct
+from analytics.metrics.keyword_metrics import keyword_metric
+from analytics.metrics.timeframe import DateLike, account_time_zone, resolve_window, to_local_date, to_utc
+from analytics.store.schema import activity_events
+
+__all__ = ["SEED_FUNNELS", "funnel"]
+
+SEED_FUNNELS: dict[str, tuple[str, ...]] = {
+    "checkout": (FUNNEL_VIEW, CHECKOUT_START, PURCHASE),
+    "lesson": (LESSON_VIEW, LESSON_START, LESSON_COMPLETE),
+}
+_BREAKDOWNS = {"product": "product_id", "channel": "channel"}  # breakdown name -> activity_events column
+
+
+def _window_seconds(window: timedelta) -> int:
+    if window <= timedelta(0) or window % timedelta(seconds=1):
+        raise MetricError(f"funnel window must be a positive whole number of seconds, got {window}")
+    return int(window.total_seconds())
+
+
+@keyword_metric(
+    "funnel",
+    breakdowns={"product": ("breakdown", "product"), "channel": ("breakdown", "channel")},
+    unit="members / %",
+    formula="overall_pct(k) = reached step k ÷ entered step 1 × 100; step_pct(k) = reached k ÷ reached k−1 × 100",
+    domain="funnels",
+)
+def funnel(
+    engine: Engine,
+    account_id: str,
+    steps: Sequence[str] | str = "checkout",
+    *,
+    start: DateLike | None = None,
+    end: DateLike | None = None,
+    window: timedelta = timedelta(days=7),
+    breakdown: Literal["product", "channel"] | None = None,
+    grain: str | None = None,
+    medians: bool = True,
+) -> pd.DataFrame:
+    """Conversion through ordered steps (event kinds) within a window from the first step-1 event.
+
+    Formula: overall_pct(k) = reached step k ÷ entered step 1 × 100; step_pct(k) = reached k ÷ reached k−1 × 100.
+
+    Definition: ``overall_conversion_pct(k) = reached step k ÷ entered step 1 × 100``;
+    ``step_conversion_pct(k) = reached k ÷ reached k−1 × 100``; the window ``[t1, t1 + window]`` starts at the
+    member's first step-1 event and is not reset by repeats; step k needs a step-k event after step k−1 was
+    reached. Zero entries give 0 % (never a division error).
+
+    Parameters
+    ----------
+    steps:
+        Event kinds in order (at least 2), or the name of a seed funnel (``checkout``: funnel_view →
+        checkout_start → purchase; ``lesson``: lesson_view → lesson_start → lesson_complete).
+    start, end:
+        First and last local day on which members can enter with step 1 (None = unbounded); later steps may fall
+        after ``end``.
+    breakdown:
+        ``product`` or ``channel`` of the member's entering (first step-1) event.
+    grain:
+        ``day``/``week``/``month``: one funnel per entry period (members may enter once per period).
+    medians:
+        Also compute the median seconds from the previous step (one more sort; off for pure counts).
+
+    Returns
+    -------
+    DataFrame
+        One row per (period, breakdown value, step): ``step`` (1…n), ``kind``, ``members``,
+        ``overall_conversion_pct``, ``step_conversion_pct``, ``median_seconds_from_previous``.
+    """
+    kinds = _resolve_steps(steps)
+    seconds = _window_seconds(window)
+    if breakdown is not None and breakdown not in _BREAKDOWNS:
+        raise MetricError(f"funnel breakdown {breakdown!r} is not one of {', '.join(_BREAKDOWNS)}")
+    with engine.connect() as conn:
+        tz = account_time_zone(conn, account_id)
+        if grain is not None:
+            if start is None or end is None:
+                raise MetricError("a funnel per period (grain) needs start and end")
+            tw = resolve_window(conn, account_id, start, end, grain)
+            start_utc: datetime | None = tw.start_utc
+            end_utc: datetime | None = tw.end_utc
+        else:
+            start_utc = to_utc(to_local_date(start, tz, "start"), tz) if start is not None else None
+            last = to_local_date(end, tz, "end") + timedelta(days=1) if end is not None else None
+            end_utc = to_utc(last, tz) if last is not None else None
+        stmt = _funnel_statement(
+            conn.dialect.name, account_id, kinds, seconds, start_utc, end_utc, breakdown, grain, tz, medians
+        )
+        frame = fetch_frame(conn, stmt)
+    return _shape(frame, kinds, breakdown, grain)
+
+
+def _resolve_steps(steps: Sequence[str] | str) -> list[str]:
+    if isinstance(steps, str):
+        try:
+            return list(SEED_FUNNELS[steps])
+        except KeyError:
+            raise MetricError(
+                f"unknown funnel {steps!r}; seed funnels: {', '.join(SEED_FUNNELS)} (or pass a list of event kinds)"
+            ) from None
+    kinds = list(steps)
+    if len(kinds) < 2:
+        raise MetricError(f"a funnel needs at least 2 steps, got {kinds}")
+    return kinds
+
+
+def _funnel_statement(
+    dialect: str,
+    account_id: str,
+    kinds: list[str],
+    seconds: int,
+    start_utc: datetime | None,
+    end_utc: datetime | None,
+    breakdown: str | None,
+    grain: str | None,
+    tz: str,
+    medians: bool,
+) -> sa.CompoundSelect:
+    e = activity_events
+    entry_filter = event_filter(account_id, start_utc, end_utc, [kinds[0]])
+    group: list[sa.ColumnElement[object]] = []
+    if grain is not None:
+        group.append(bucket_index(e.c.occurred_at, grain, dialect, tz).label("g"))
+    if breakdown is None:
+        s1 = (
+            sa.select(e.c.member_id, *group, sa.func.min(e.c.occurred_at).label("t1"))
+            .where(entry_filter)
+            .group_by(e.c.member_id, *group)
+            .cte("s1")
+        )
+    else:
+        order = sa.func.row_number().over(partition_by=[e.c.member_id, *group], order_by=[e.c.occurred_at, e.c.id])
+        ranked = (
+            sa.select(
+                e.c.member_id,
+                *group,
+                e.c.occurred_at.label("t1"),
+                e.c[_BREAKDOWNS[breakdown]].label("bd"),
+                order.label("rn"),
+            )
+            .where(entry_filter)
+            .subquery("ranked")
+        )
+        keep = [ranked.c.g] if grain is not None else []
+        s1 = sa.select(ranked.c.member_id, *keep, ranked.c.t1, ranked.c.bd).where(ranked.c.rn == 1).cte("s1")
+    carry = [c for c in s1.c if c.name not in ("member_id", "t1")]
+    prev: sa.CTE = s1
+    prev_t = s1.c.t1
+    chain: list[sa.CTE] = [s1]
+    for k, kind in enumerate(kinds[1:], start=2):
+        ev = e.alias(f"e{k}")
+        deadline = add_seconds(prev.c.t1, seconds, dialect)
+        cols = [prev.c.member_id, *[prev.c[c.name] for c in carry], prev.c.t1]
+        cols += [prev.c[f"t{j}"] for j in range(2, k)]
+        step = (
+            sa.select(*cols, sa.func.min(ev.c.occurred_at).label(f"t{k}"))
+            .select_from(
+                prev.join(
+                    ev,
+                    sa.and_(
+                        ev.c.account_id == account_id,
+                        ev.c.member_id == prev.c.member_id,
+                        ev.c.kind == kind,
+                        ev.c.occurred_at > prev_t,
+                        ev.c.occurred_at <= deadline,
+                    ),
+                )
+            )
+            .group_by(*cols)
+            .cte(f"s{k}")
+        )
+        chain.append(step)
+        prev, prev_t = step, step.c[f"t{k}"]
+    return _aggregate(dialect, chain, carry, kinds, medians)
+
+
+def _aggregate(
+    dialect: str, chain: list[sa.CTE], carry: Sequence[sa.ColumnElement[Any]], kinds: list[str], medians: bool
+) -> sa.CompoundSelect:
+    """Members per step (and median gap to the previous step) per period/breakdown: one small part per step."""
+    no_median = sa.cast(sa.null(), sa.Float)
+    s1 = chain[0]
+    parts = [
+        sa.select(
+            *[s1.c[c.name] for c in carry],
+            sa.literal(1, sa.Integer).label("step"),
+            sa.func.count().label("n"),
+            no_median.label("m"),
+        )
+        .select_from(s1)
+        .group_by(*[s1.c[c.name] for c in carry])
+    ]
+    for k, step in enumerate(chain[1:], start=2):
+        keys = [step.c[c.name] for c in carry]
+        if not medians:
+            parts.append(
+                sa.select(
+                    *keys, sa.literal(k, sa.Integer).label("step"), sa.func.count().label("n"), no_median.label("m")
+                )
+                .select_from(step)
+                .group_by(*keys)
+            )
+            continue
+        gap = epoch_seconds(step.c[f"t{k}"], dialect) - epoch_seconds(step.c[f"t{k - 1}"], dialect)
+        ranked = sa.select(
+            *keys,
+            gap.label("d"),
+            sa.func.row_number().over(partition_by=keys or None, order_by=gap).label("r"),
+            sa.func.count().over(partition_by=keys or None).label("c"),
+        ).subquery(f"rk{k}")
+        rkeys = [ranked.c[c.name] for c in carry]
+        # the middle one or two of the sorted gaps: 2·r ∈ [c, c + 2] (no integer division needed)
+        middle = sa.and_(2 * ranked.c.r >= ranked.c.c, 2 * ranked.c.r <= ranked.c.c + 2)
+        parts.append(
+            sa.select(
+                *rkeys,
+                sa.literal(k, sa.Integer).label("step"),
+                sa.func.count().label("n"),
+                sa.cast(sa.func.avg(sa.case((middle, ranked.c.d))), sa.Float).label("m"),
+            )
+            .select_from(ranked)
+            .group_by(*rkeys)
+        )
+    return sa.union_all(*parts)
+
+
+def _shape(frame: pd.DataFrame, kinds: list[str], breakdown: str | None, grain: str | None) -> pd.DataFrame:
+    keys = (["g"] if grain is not None else []) + (["bd"] if breakdown is not None else [])
+    as_int(frame, ["step", "n"])
+    as_float(frame, ["m"])
+    steps = pd.DataFrame({"step": np.arange(1, len(kinds) + 1, dtype="int64")})
+    if keys:
+        entries = frame.loc[frame["step"] == 1, keys].drop_duplicates()
+        grid = entries.merge(steps, how="cross")
+    else:
+        grid = steps
+    long = grid.merge(frame, on=[*keys, "step"], how="left")
+    as_int(long, ["n"])
+    long = long.rename(columns={"n": "members"}).sort_values([*keys, "step"], ignore_index=True)
+    long["kind"] = long["step"].map(dict(enumerate(kinds, start=1)))
+    grouped = long.groupby(keys, dropna=False)["members"] if keys else None
+    first = grouped.transform("first") if grouped is not None else pd.Series(long["members"].iloc[0], index=long.index)
+    previous = grouped.shift(1) if grouped is not None else long["members"].shift(1)
+    long["overall_conversion_pct"], _ = rate_pct(long["members"], first)
+    long["step_conversion_pct"], _ = rate_pct(long["members"], previous.fillna(long["members"]))
+    long["median_seconds_from_previous"] = long["m"]
+    out_keys = []
+    if grain is not None:
+        long["period_start"] = bucket_index_to_date(long["g"].astype("int64"), grain).to_numpy()
+        out_keys.append("period_start")
+    if breakdown is not None:
+        long = long.rename(columns={"bd": breakdown})
+        out_keys.append(breakdown)
+    cols = [*out_keys, "step", "kind", "members", "overall_conversion_pct", "step_conversion_pct"]
+    return long[[*cols, "median_seconds_from_previous"]]

@@ -1,0 +1,254 @@
+"""The key engagement, content, funnel and messaging numbers every snapshot carries.
+
+Each function answers a whole run of periods with one or two grouped queries (a 12-month daily backfill does
+not run 365 queries per metric). Keys written into ``snapshots.metrics``:
+
+================================  ====================================================================
+members                           ``members_total`` (joined by the period's end), ``new_members``
+activity                          ``active_members`` (DAU/WAU/MAU), ``activity_events``, ``messages``,
+                                  ``logins``, ``lesson_completions`` (events of the period)
+idle                              ``idle_members``: joined by the end, no event in the 7 days before it
+engagement (weekly, monthly)      ``engagement_score_avg``, ``engaged_high``, ``engaged_medium``,
+                                  ``engaged_low`` at the period's end
+lifecycle                         ``lifecycle_new``, ``…_returning``, ``…_resurrecting``, ``…_dormant``
+checkout_funnel                   ``checkout_entered``, ``checkout_purchased``, ``checkout_conversion_pct``
+content                           ``lessons_completed``, ``posts_created``, ``comments_created``
+messaging (also per channel)      ``wa_attempted`` … ``wa_replied``, ``wa_*_rate_pct`` and their
+                                  ``wa_*_zero_denominator`` flags
+================================  ====================================================================
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from analytics.metrics.activity import lifecycle
+from analytics.metrics.dialect import bucket_index, day_number, fetch_frame
+from analytics.metrics.engagement import engagement_scores, member_join_time
+from analytics.metrics.events import LESSON_COMPLETE, LOGIN, MESSAGE, event_filter
+from analytics.metrics.frames import as_int
+from analytics.metrics.funnels import funnel
+from analytics.metrics.messaging import messaging_rates
+from analytics.metrics.timeframe import TimeWindow
+from analytics.snapshots.periods import period_of
+from analytics.snapshots.registry import SnapshotScope, snapshot_metric
+from analytics.store.schema import activity_events, lesson_interactions, members, posts
+
+__all__ = ["IDLE_DAYS"]
+
+IDLE_DAYS = 7
+
+
+def _on_grid(window: TimeWindow, frame: pd.DataFrame, values: list[str]) -> pd.DataFrame:
+    """Values per bucket index ``b`` placed on every bucket of the window (zeros where none)."""
+    out = window.grid().merge(frame.rename(columns={"b": "bucket"}), on="bucket", how="left")
+    as_int(out, values)
+    return out[["period_start", *values]]
+
+
+@snapshot_metric("members")
+def members_metric(engine: Engine, scope: SnapshotScope) -> pd.DataFrame:
+    """Members joined by the end of each period, and members who joined in it."""
+    w = scope.window
+    with engine.connect() as conn:
+        joined = member_join_time()
+        inner = (
+            sa.select(bucket_index(joined, w.grain, conn.dialect.name, w.tz).label("b"))
+            .where(members.c.account_id == scope.account_id, sa.or_(joined.is_(None), joined < w.end_utc))
+            .subquery("j")
+        )
+        frame = fetch_frame(conn, sa.select(inner.c.b, sa.func.count().label("n")).group_by(inner.c.b))
+    known = frame.dropna(subset=["b"])
+    before = int(pd.to_numeric(frame["n"]).sum() - pd.to_numeric(known["n"][known["b"] >= w.first_bucket]).sum())
+    out = _on_grid(w, as_int(known.copy(), ["b", "n"]).rename(columns={"n": "new_members"}), ["new_members"])
+    out["members_total"] = before + out["new_members"].cumsum()
+    return out[["period_start", "members_total", "new_members"]]
+
+
+@snapshot_metric("activity")
+def activity_metric(engine: Engine, scope: SnapshotScope) -> pd.DataFrame:
+    """Active members and events of each period (by kind: messages, logins, lesson completions)."""
+    w = scope.window
+    e = activity_events
+    with engine.connect() as conn:
+        inner = (
+            sa.select(
+                bucket_index(e.c.occurred_at, w.grain, conn.dialect.name, w.tz).label("b"), e.c.member_id, e.c.kind
+            )
+            .where(event_filter(scope.account_id, w.start_utc, w.end_utc))
+            .subquery("ev")
+        )
+        kinds = {"messages": MESSAGE, "logins": LOGIN, "lesson_completions": LESSON_COMPLETE}
+        stmt = sa.select(
+            inner.c.b,
+            sa.func.count(sa.distinct(inner.c.member_id)).label("active_members"),
+            sa.func.count().label("activity_events"),
+            *[sa.func.sum(sa.case((inner.c.kind == k, 1), else_=0)).label(n) for n, k in kinds.items()],
+        ).group_by(inner.c.b)
+        frame = fetch_frame(conn, stmt)
+    return _on_grid(w, frame, ["active_members", "activity_events", *kinds])
+
+
+@snapshot_metric("idle")
+def idle_metric(engine: Engine, scope: SnapshotScope) -> pd.DataFrame:
+    """Idle members at the end of each period: joined by then, no event in the 7 days before it.
+
+    ``active7(E)`` (members with an event on one of the 7 local days before day ``E``) is computed for every day at
+    once: each member's active day ``d`` covers ``E ∈ [d + 1, d + 7]``; with the previous active day ``p`` the
+    part not already covered starts at ``max(d + 1, p + 8)``. Those disjoint pieces are summed as +1/−1 steps.
+    """
+    w = scope.window
+    e = activity_events
+    with engine.connect() as conn:
+        d = conn.dialect.name
+        days = (
+            sa.select(e.c.member_id, day_number(e.c.occurred_at, d, w.tz).label("dn"))
+            .select_from(
+                e.join(members, sa.and_(members.c.account_id == e.c.account_id, members.c.id == e.c.member_id))
+            )
+            .where(event_filter(scope.account_id, w.start_utc - timedelta(days=IDLE_DAYS + 1), w.end_utc))
+            .distinct()
+            .subquery("days")
+        )
+        prev = sa.func.lag(days.c.dn).over(partition_by=days.c.member_id, order_by=days.c.dn)
+        lagged = sa.select(days.c.dn, prev.label("p")).subquery("lagged")
+        start = sa.case(
+            (
+                sa.and_(lagged.c.p.is_not(None), lagged.c.p + IDLE_DAYS + 1 > lagged.c.dn + 1),
+                lagged.c.p + IDLE_DAYS + 1,
+            ),
+            else_=lagged.c.dn + 1,
+        )
+        pieces = sa.select(start.label("s"), (lagged.c.dn + IDLE_DAYS + 1).label("t")).subquery("pieces")
+        up = sa.select(pieces.c.s.label("day"), sa.func.count().label("delta")).group_by(pieces.c.s)
+        down = sa.select(pieces.c.t.label("day"), (-sa.func.count()).label("delta")).group_by(pieces.c.t)
+        steps = as_int(fetch_frame(conn, sa.union_all(up, down)), ["day", "delta"])
+    totals = members_metric(engine, scope)
+    epoch = pd.Timestamp("1970-01-01").date()
+    # day number of the day after each period's last day: active7 there looks at the period's last 7 days
+    ends = np.array([(period_of(scope.period, p.date()).end - epoch).days + 1 for p in totals["period_start"]])
+    per_day = steps.groupby("day")["delta"].sum().sort_index()
+    level = per_day.cumsum().to_numpy()
+    at = np.searchsorted(per_day.index.to_numpy(), ends, side="right") - 1
+    active7 = np.where(at >= 0, level[np.maximum(at, 0)] if len(level) else 0, 0)
+    idle = np.maximum(totals["members_total"].to_numpy() - active7, 0).astype("int64")
+    return pd.DataFrame({"period_start": totals["period_start"], "idle_members": idle})
+
+
+@snapshot_metric("engagement", periods=("weekly", "monthly"))
+def engagement_metric(engine: Engine, scope: SnapshotScope) -> pd.DataFrame:
+    """Average engagement score and members per segment at the end of each period (weekly/monthly only).
+
+    Daily snapshots leave it out: scoring every member as of every day of a year is 365 full passes.
+    """
+    rows = []
+    for start in scope.window.grid()["period_start"]:
+        period = period_of(scope.period, start.date())
+        scores = engagement_scores(engine, scope.account_id, as_of=period.end + timedelta(days=1))
+        rows.append(
+            {
+                "period_start": start,
+                "engagement_score_avg": round(float(scores["score"].mean()), 2) if len(scores) else 0.0,
+                **{f"engaged_{s}": int((scores["segment"] == s).sum()) for s in ("high", "medium", "low")},
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+@snapshot_metric("lifecycle")
+def lifecycle_metric(engine: Engine, scope: SnapshotScope) -> pd.DataFrame:
+    """New, returning, resurrecting and dormant members of each period."""
+    frame = lifecycle(engine, scope.account_id, start=scope.start, end=scope.end, grain=scope.grain)
+    names = ["new", "returning", "resurrecting", "dormant"]
+    return frame[["period_start", *names]].rename(columns={n: f"lifecycle_{n}" for n in names})
+
+
+@snapshot_metric("checkout_funnel")
+def checkout_funnel_metric(engine: Engine, scope: SnapshotScope) -> pd.DataFrame:
+    """Members entering the checkout funnel in each period and how many purchased within 7 days."""
+    frame = funnel(
+        engine, scope.account_id, "checkout", start=scope.start, end=scope.end, grain=scope.grain, medians=False
+    )
+    first = frame[frame["step"] == 1][["period_start", "members"]].rename(columns={"members": "checkout_entered"})
+    last = frame[frame["step"] == frame["step"].max()][["period_start", "members", "overall_conversion_pct"]]
+    last = last.rename(columns={"members": "checkout_purchased", "overall_conversion_pct": "checkout_conversion_pct"})
+    out = scope.window.grid()[["period_start"]].merge(first, how="left").merge(last, how="left")
+    as_int(out, ["checkout_entered", "checkout_purchased"])
+    out["checkout_conversion_pct"] = out["checkout_conversion_pct"].fillna(0.0).astype("float64")
+    return out
+
+
+@snapshot_metric("content")
+def content_metric(engine: Engine, scope: SnapshotScope) -> pd.DataFrame:
+    """Lessons completed, posts and comments created in each period."""
+    w = scope.window
+    li = lesson_interactions
+    with engine.connect() as conn:
+        d = conn.dialect.name
+        done = (
+            sa.select(bucket_index(li.c.completed_at, w.grain, d, w.tz).label("b"))
+            .where(
+                li.c.account_id == scope.account_id,
+                li.c.completed.is_(True),
+                li.c.completed_at >= w.start_utc,
+                li.c.completed_at < w.end_utc,
+            )
+            .subquery("done")
+        )
+        lessons_done = fetch_frame(
+            conn, sa.select(done.c.b, sa.func.count().label("lessons_completed")).group_by(done.c.b)
+        )
+        created = (
+            sa.select(
+                bucket_index(posts.c.created_at, w.grain, d, w.tz).label("b"),
+                sa.case((posts.c.parent_id.is_(None), 1), else_=0).label("top"),
+            )
+            .where(
+                posts.c.account_id == scope.account_id,
+                posts.c.created_at >= w.start_utc,
+                posts.c.created_at < w.end_utc,
+            )
+            .subquery("created")
+        )
+        post_counts = fetch_frame(
+            conn,
+            sa.select(
+                created.c.b,
+                sa.func.sum(created.c.top).label("posts_created"),
+                sa.func.sum(1 - created.c.top).label("comments_created"),
+            ).group_by(created.c.b),
+        )
+    frame = lessons_done.merge(post_counts, on="b", how="outer")
+    return _on_grid(w, frame, ["lessons_completed", "posts_created", "comments_created"])
+
+
+@snapshot_metric("messaging", per_channel=True)
+def messaging_metric(engine: Engine, scope: SnapshotScope) -> pd.DataFrame:
+    """WhatsApp counts and rates of each period (per phone number on channel snapshots)."""
+    phone = scope.phone_number_id
+    frame = messaging_rates(
+        engine,
+        scope.account_id,
+        start=scope.start,
+        end=scope.end,
+        by="phone_number" if phone else None,
+        grain=scope.grain,
+        policies=scope.policies,
+    )
+    if phone:
+        frame = frame[frame["phone_number_id"] == phone].drop(columns="phone_number_id")
+    values = [c for c in frame.columns if c != "period_start"]
+    out = scope.window.grid()[["period_start"]].merge(frame, on="period_start", how="left")
+    counts = [c for c in values if not c.endswith(("_pct", "_zero_denominator"))]
+    as_int(out, counts)
+    for c in values:
+        if c.endswith("_pct"):
+            out[c] = out[c].fillna(0.0).astype("float64")
+        elif c.endswith("_zero_denominator"):
+            out[c] = out[c].astype("boolean").fillna(True).astype(bool)
+    return out.rename(columns={c: f"wa_{c}" for c in values})
