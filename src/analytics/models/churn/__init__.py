@@ -13,7 +13,7 @@ from analytics.models.churn.card import card_markdown, model_card
 from analytics.models.churn.estimators import ChurnGradientBoosting, ChurnLogisticRegression, DaysSinceActivityBaseline
 from analytics.models.churn.explain import RISK_LEVELS, risk_level, top_factors
 from analytics.models.churn.feature_catalog import FEATURE_NAMES, FEATURES, feature_catalog, feature_docs_markdown
-from analytics.models.churn.features import build_features, engagement_score
+from analytics.models.churn.features import build_features, engagement_features
 from analytics.models.churn.labels import DEFAULT_HORIZON_DAYS, churn_labels, training_dates, training_set
 from analytics.models.churn.registry import (
     PROMOTION_POLICIES,
@@ -66,7 +66,7 @@ __all__ = [
     "card_markdown",
     "churn_labels",
     "current_model_id",
-    "engagement_score",
+    "engagement_features",
     "evaluate",
     "feature_catalog",
     "feature_docs_markdown",

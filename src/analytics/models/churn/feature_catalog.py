@@ -182,10 +182,10 @@ FEATURES: tuple[FeatureSpec, ...] = (
        "Usually active only every {value:.0f} days",
        "Usually active every {value:.0f} days"),
     _f("engagement_score", "activity",
-       "Engagement score 0–100 (docs/metrics.md): 100 × (0.3·min(messages_7d/10,1) + 0.2·min(logins_7d/7,1) "
-       "+ 0.3·min(course_progress_pct/100,1) + 0.2·max(0, 1 − days_since_last_activity/30)), rounded; no "
-       "activity ever scores 0 for recency.",
-       "7 days (counts), 30 days (recency)", "score 0–100", "activity_events, lesson_interactions, lessons",
+       "The engagement score metric (analytics.metrics.engagement.engagement_scores, as of the cut): round(100 × "
+       "(0.3·min(messages/10,1) + 0.2·min(logins/7,1) + 0.3·min(course_progress_pct/100,1) + 0.2·max(0, 1 − "
+       "whole days since active/30))); no activity in 30 days scores 0 for recency.",
+       "7 days (counts), 30 days (recency)", "score 0–100", "engagement_score metric",
        "Engagement score {value:.0f}",
        "Low engagement score {value:.0f} (typical {typical:.0f})"),
     # course
@@ -200,8 +200,9 @@ FEATURES: tuple[FeatureSpec, ...] = (
        "Completed {value:.0f} lessons this month",
        "Completed only {value:.0f} lessons this month"),
     _f("course_progress_pct", "course",
-       "Completed ÷ total lessons of the courses the member started, × 100 (0 when none started).",
-       "all history", "percent", _LI,
+       "Completed ÷ total lessons of the courses the member started, × 100 (0 when none started); from the "
+       "engagement_score metric.",
+       "all history", "percent", "engagement_score metric",
        "Course {value:.0f}% done",
        "Course only {value:.0f}% done (typical {typical:.0f}%)"),
     # payments

@@ -20,7 +20,6 @@ from analytics.store.schema import (
     activity_events,
     disputes,
     lesson_interactions,
-    lessons,
     memberships,
     payments,
     wa_contacts,
@@ -197,24 +196,17 @@ def activity_query(account_id: str, cuts: CTE, pop: CTE, dialect: str) -> sa.Sel
 
 
 def course_query(account_id: str, cuts: CTE, pop: CTE) -> sa.Select[Any]:
-    """Lessons completed (all time and 30 days) and progress through the courses the member started."""
+    """Lessons completed before the cut (all time and in the last 30 days); progress comes from the engagement
+    metric (:func:`analytics.models.churn.features.engagement_features`)."""
     li = lesson_interactions
     done = sa.and_(li.c.completed_at.is_not(None), li.c.completed_at < cuts.c.cut)
-    totals = (
-        sa.select(lessons.c.course_id, sa.func.count().label("total_lessons"))
-        .where(lessons.c.account_id == account_id)
-        .group_by(lessons.c.course_id)
-        .subquery("course_totals")
-    )
-    per_course = (
+    recent = sa.and_(done, li.c.completed_at >= cuts.c.cut_30)
+    return (
         sa.select(
             pop.c.k,
             pop.c.member_id,
-            li.c.course_id,
-            sa.func.count(sa.distinct(sa.case((done, li.c.lesson_id), else_=None))).label("completed"),
-            sa.func.count(
-                sa.distinct(sa.case((sa.and_(done, li.c.completed_at >= cuts.c.cut_30), li.c.lesson_id), else_=None))
-            ).label("completed_30d"),
+            sa.func.count(sa.distinct(sa.case((done, li.c.lesson_id), else_=None))).label("lessons_completed"),
+            sa.func.count(sa.distinct(sa.case((recent, li.c.lesson_id), else_=None))).label("lessons_completed_30d"),
         )
         .select_from(
             _base(cuts, pop).join(
@@ -222,23 +214,7 @@ def course_query(account_id: str, cuts: CTE, pop: CTE) -> sa.Select[Any]:
                 sa.and_(li.c.account_id == account_id, li.c.member_id == pop.c.member_id, li.c.created_at < cuts.c.cut),
             )
         )
-        .group_by(pop.c.k, pop.c.member_id, li.c.course_id)
-        .subquery("per_course")
-    )
-    total = sa.func.sum(sa.func.coalesce(totals.c.total_lessons, 0))
-    return (
-        sa.select(
-            per_course.c.k,
-            per_course.c.member_id,
-            sa.func.sum(per_course.c.completed).label("lessons_completed"),
-            sa.func.sum(per_course.c.completed_30d).label("lessons_completed_30d"),
-            sa.case(
-                (total > 0, 100.0 * sa.func.sum(per_course.c.completed) / sa.func.nullif(total, 0)),
-                else_=0.0,
-            ).label("course_progress_pct"),
-        )
-        .select_from(per_course.outerjoin(totals, totals.c.course_id == per_course.c.course_id))
-        .group_by(per_course.c.k, per_course.c.member_id)
+        .group_by(pop.c.k, pop.c.member_id)
     )
 
 

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from tqdm.auto import tqdm
 
+from analytics.metrics.engagement import engagement_scores
 from analytics.models.churn.feature_catalog import FEATURE_NAMES
 from analytics.models.churn.feature_sql import (
     activity_query,
@@ -31,26 +32,10 @@ from analytics.models.churn.feature_sql import (
 )
 from analytics.models.churn.population import cut_instant, cuts_cte, paying_population, state_intervals
 
-__all__ = ["KEY_COLUMNS", "build_features", "engagement_score"]
+__all__ = ["KEY_COLUMNS", "build_features", "engagement_features"]
 
 KEY_COLUMNS: tuple[str, str] = ("as_of", "member_id")
 _DAY = pd.Timedelta(days=1)
-
-
-def engagement_score(
-    messages_7d: Any, logins_7d: Any, course_progress_pct: Any, days_since_active: Any, ever_active: Any
-) -> pd.Series:
-    """Engagement score 0–100 (docs/metrics.md), vectorised.
-
-    ``100 × (0.3·min(messages/10,1) + 0.2·min(logins/7,1) + 0.3·min(course_progress_pct/100,1)
-    + 0.2·max(0, 1 − days_since_active/30))``, rounded; a member never active scores 0 for recency.
-    """
-    messages = np.minimum(np.asarray(messages_7d, dtype=float) / 10.0, 1.0)
-    logins = np.minimum(np.asarray(logins_7d, dtype=float) / 7.0, 1.0)
-    progress = np.minimum(np.asarray(course_progress_pct, dtype=float) / 100.0, 1.0)
-    recency = np.maximum(0.0, 1.0 - np.asarray(days_since_active, dtype=float) / 30.0)
-    recency = np.where(np.asarray(ever_active, dtype=bool), recency, 0.0)
-    return pd.Series(np.round(100.0 * (0.3 * messages + 0.2 * logins + 0.3 * progress + 0.2 * recency)))
 
 
 def _frame(conn: sa.Connection, query: sa.Select[Any]) -> pd.DataFrame:
@@ -63,7 +48,30 @@ def _days_before(cut: pd.Series, stamps: pd.Series) -> pd.Series:
     return (cut - when) / _DAY
 
 
-def _batch(conn: sa.Connection, account_id: str, days: Sequence[date]) -> pd.DataFrame:
+def engagement_features(engine: Engine, account_id: str, days: Sequence[date]) -> pd.DataFrame:
+    """The engagement score and course progress of the engagement metrics (``engagement_score`` in the metric
+    catalog), as of each cut: ``k``, ``member_id``, ``engagement_score``, ``course_progress_pct``.
+
+    Reused rather than rewritten so the model sees the very score the dashboards show; the metric takes one
+    instant per call, so this is one metric call per prediction date.
+    """
+    parts = []
+    for k, day in enumerate(days):
+        scores = engagement_scores(engine, account_id, as_of=cut_instant(day))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "k": k,
+                    "member_id": scores["member_id"],
+                    "engagement_score": scores["score"].astype(float),
+                    "course_progress_pct": scores["course_progress_pct"].astype(float),
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+def _batch(conn: sa.Connection, engine: Engine, account_id: str, days: Sequence[date]) -> pd.DataFrame:
     dialect = conn.dialect.name
     cuts = cuts_cte(days)
     iv = state_intervals(account_id)
@@ -77,6 +85,7 @@ def _batch(conn: sa.Connection, account_id: str, days: Sequence[date]) -> pd.Dat
         _frame(conn, course_query(account_id, cuts, pop)),
         _frame(conn, payments_query(account_id, cuts, pop)),
         _frame(conn, support_query(account_id, cuts, pop)),
+        engagement_features(engine, account_id, days),
     ]
     frame = base
     for part in parts:
@@ -134,7 +143,6 @@ def _derive(frame: pd.DataFrame) -> pd.DataFrame:
     rates = r7 + r30
     out["activity_trend_7d"] = np.where(rates > 0, (r7 - r30) / rates.where(rates > 0, 1.0), 0.0)
     since_active = _stamp_days(frame, "last_activity_at")
-    ever_active = since_active.notna()
     out["days_since_last_activity"] = since_active.fillna(tenure)
     window = np.minimum(90.0, np.maximum(tenure, 1.0))
     days_active = out["active_days_90d"]
@@ -143,9 +151,7 @@ def _derive(frame: pd.DataFrame) -> pd.DataFrame:
     out["lessons_completed"] = _col(frame, "lessons_completed")
     out["lessons_completed_30d"] = _col(frame, "lessons_completed_30d")
     out["course_progress_pct"] = _col(frame, "course_progress_pct")
-    out["engagement_score"] = engagement_score(
-        out["messages_7d"], out["logins_7d"], out["course_progress_pct"], out["days_since_last_activity"], ever_active
-    ).to_numpy()
+    out["engagement_score"] = _col(frame, "engagement_score")
 
     out["paid_payments"] = _col(frame, "paid_payments")
     since_paid = _stamp_days(frame, "last_paid_at").fillna(out["paid_tenure_days"])
@@ -199,7 +205,7 @@ def build_features(
     batches = [days[i : i + batch_size] for i in range(0, len(days), batch_size)]
     with engine.connect() as conn:
         for chunk in tqdm(batches, desc="churn features", unit="batch", disable=not progress):
-            raw = _batch(conn, account_id, chunk)
+            raw = _batch(conn, engine, account_id, chunk)
             if not raw.empty:
                 frames.append(_derive(raw))
     if not frames:
