@@ -12,7 +12,7 @@ features of a date (a test checks it).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -26,6 +26,7 @@ from analytics.models.churn.feature_catalog import FEATURE_NAMES
 from analytics.models.churn.feature_sql import (
     activity_query,
     course_query,
+    daily_activity,
     membership_query,
     payments_query,
     support_query,
@@ -74,6 +75,8 @@ def engagement_features(engine: Engine, account_id: str, days: Sequence[date]) -
 def _batch(conn: sa.Connection, engine: Engine, account_id: str, days: Sequence[date]) -> pd.DataFrame:
     dialect = conn.dialect.name
     cuts = cuts_cte(days)
+    first, last = cut_instant(min(days)), cut_instant(max(days))
+    daily = daily_activity(account_id, first - timedelta(days=90), last, dialect)
     iv = state_intervals(account_id)
     pop = paying_population(cuts, iv)
     base = _frame(conn, sa.select(pop.c.k, pop.c.member_id))
@@ -81,10 +84,10 @@ def _batch(conn: sa.Connection, engine: Engine, account_id: str, days: Sequence[
         return base
     parts = [
         _frame(conn, membership_query(account_id, cuts, iv, pop)),
-        _frame(conn, activity_query(account_id, cuts, pop, dialect)),
+        _frame(conn, activity_query(account_id, cuts, pop, daily)),
         _frame(conn, course_query(account_id, cuts, pop)),
         _frame(conn, payments_query(account_id, cuts, pop)),
-        _frame(conn, support_query(account_id, cuts, pop)),
+        _frame(conn, support_query(account_id, cuts)),
         engagement_features(engine, account_id, days),
     ]
     frame = base

@@ -47,6 +47,7 @@ PAYING_STATUSES: tuple[str, ...] = ("active", "canceling", "past_due")
 ENDED_STATUSES: tuple[str, ...] = ("canceled", "expired")
 # Window starts carried by the cuts CTE (days before the cut).
 WINDOWS: tuple[int, ...] = (7, 14, 30, 60, 90, 365)
+_EPOCH_DAY = date(1970, 1, 1)
 
 
 def cut_instant(day: date) -> datetime:
@@ -70,17 +71,21 @@ def _as_dates(dates: Iterable[date]) -> list[date]:
 
 
 def cuts_cte(dates: Sequence[date], *, horizon_days: int | None = None, name: str = "cuts") -> CTE:
-    """A ``VALUES`` CTE with one row per date: ``k`` (its position), ``cut``, ``cut_7`` … ``cut_365`` and, when a
-    horizon is given, ``cut_h`` (the end of the label window)."""
+    """A ``VALUES`` CTE with one row per date: ``k`` (its position), ``day`` (days since 1970-01-01), ``cut``,
+    ``cut_7`` … ``cut_365`` and, when a horizon is given, ``cut_h`` (the end of the label window)."""
     days = _as_dates(dates)
-    cols: list[sa.ColumnClause[Any]] = [sa.column("k", sa.Integer), sa.column("cut", UTCDateTime())]
+    cols: list[sa.ColumnClause[Any]] = [
+        sa.column("k", sa.Integer),
+        sa.column("day", sa.Integer),
+        sa.column("cut", UTCDateTime()),
+    ]
     cols += [sa.column(f"cut_{w}", UTCDateTime()) for w in WINDOWS]
     if horizon_days is not None:
         cols.append(sa.column("cut_h", UTCDateTime()))
     rows = []
     for k, d in enumerate(days):
         cut = cut_instant(d)
-        row: list[Any] = [k, cut, *[cut - timedelta(days=w) for w in WINDOWS]]
+        row: list[Any] = [k, (d - _EPOCH_DAY).days, cut, *[cut - timedelta(days=w) for w in WINDOWS]]
         if horizon_days is not None:
             row.append(cut + timedelta(days=horizon_days))
         rows.append(tuple(row))
@@ -104,6 +109,7 @@ def state_intervals(account_id: str, *, name: str = "state_iv") -> CTE:
         )
         .where(msc.c.account_id == account_id)
         .cte(name)
+        .prefix_with("MATERIALIZED")  # computed once, not inlined into every reference (SQLite, PostgreSQL)
     )
 
 
@@ -131,6 +137,7 @@ def paying_population(cuts: CTE, iv: CTE, *, name: str = "pop") -> CTE:
         .where(is_paying(iv))
         .group_by(cuts.c.k, iv.c.member_id)
         .cte(name)
+        .prefix_with("MATERIALIZED")
     )
 
 
