@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 
@@ -92,30 +92,32 @@ SYNTH_END = date(2024, 10, 1)
 _WRITTEN_BY_TESTS = ("churn_predictions", "model_registry", "job_runs")
 
 
-@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def _synthetic_store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    """The synthetic business built once per session: a SQLite template file, or a PostgreSQL schema."""
-    from churn.synthetic import build_synthetic
-
+def _session_store(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    name: str,
+    build: Callable[[sa.Engine], None],
+) -> Iterator[object]:
+    """A store built once per session: a SQLite file (tests copy it) or a PostgreSQL schema (dropped at the end)."""
     if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("synthetic") / "store.db"
+        path = tmp_path_factory.mktemp(name) / "store.db"
         eng = create_store_engine(f"sqlite:///{path}")
         init_store(eng)
-        build_synthetic(eng, members=150, days=270, end=SYNTH_END)
+        build(eng)
         with eng.connect() as conn:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         eng.dispose()
         yield path
         return
     require_postgres()
-    schema = f"churn_{uuid.uuid4().hex[:10]}"
+    schema = f"{name}_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(PG_URL)
     with admin.begin() as conn:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     url = sa.engine.make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
     eng = create_store_engine(url.render_as_string(hide_password=False))
     init_store(eng)
-    build_synthetic(eng, members=150, days=270, end=SYNTH_END)
+    build(eng)
     try:
         yield eng
     finally:
@@ -125,21 +127,56 @@ def _synthetic_store(request: pytest.FixtureRequest, tmp_path_factory: pytest.Te
         admin.dispose()
 
 
-@pytest.fixture
-def synthetic(_synthetic_store: object, tmp_path: Path) -> Iterator[sa.Engine]:
-    """A 150-member synthetic business (churn driven by engagement) ending 2024-10-01, on each engine.
-
-    SQLite tests get a copy of the session's file; on PostgreSQL the tables tests write are emptied afterwards.
-    """
-    if isinstance(_synthetic_store, Path):
-        path = tmp_path / "synthetic.db"
-        shutil.copyfile(_synthetic_store, path)
+def _use_store(store: object, tmp_path: Path) -> Iterator[sa.Engine]:
+    """A SQLite copy of the session file, or the session's PostgreSQL schema (tables tests write emptied after)."""
+    if isinstance(store, Path):
+        path = tmp_path / "store.db"
+        shutil.copyfile(store, path)
         eng = create_store_engine(f"sqlite:///{path}")
         yield eng
         eng.dispose()
         return
-    assert isinstance(_synthetic_store, sa.Engine)
-    yield _synthetic_store
-    with _synthetic_store.begin() as conn:
+    assert isinstance(store, sa.Engine)
+    yield store
+    with store.begin() as conn:
         for name in _WRITTEN_BY_TESTS:
             conn.execute(metadata.tables[name].delete())
+
+
+ENGINES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(scope="session", params=ENGINES)
+def _synthetic_store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    from churn.synthetic import build_synthetic
+
+    yield from _session_store(
+        request, tmp_path_factory, "synthetic", lambda eng: build_synthetic(eng, members=150, days=270, end=SYNTH_END)
+    )
+
+
+@pytest.fixture
+def synthetic(_synthetic_store: object, tmp_path: Path) -> Iterator[sa.Engine]:
+    """A 150-member synthetic business (churn driven by engagement) ending 2024-10-01, on each engine."""
+    yield from _use_store(_synthetic_store, tmp_path)
+
+
+DEMO_END = date(2026, 1, 1)
+
+
+@pytest.fixture(scope="session", params=ENGINES)
+def _demo_store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    from analytics.demo.load import load_demo
+
+    yield from _session_store(
+        request,
+        tmp_path_factory,
+        "demo",
+        lambda eng: load_demo(eng, seed=7, size="small", end=DEMO_END, progress=False) and None,
+    )
+
+
+@pytest.fixture
+def demo_small(_demo_store: object, tmp_path: Path) -> Iterator[sa.Engine]:
+    """The small demo business (seed 7, 1,000 members, history to 2026-01-01), loaded once per engine."""
+    yield from _use_store(_demo_store, tmp_path)

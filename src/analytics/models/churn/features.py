@@ -31,7 +31,13 @@ from analytics.models.churn.feature_sql import (
     payments_query,
     support_query,
 )
-from analytics.models.churn.population import cut_instant, cuts_cte, paying_population, state_intervals
+from analytics.models.churn.population import (
+    cut_instant,
+    cuts_cte,
+    ensure_planner_statistics,
+    paying_population,
+    state_intervals,
+)
 
 __all__ = ["KEY_COLUMNS", "build_features", "engagement_features"]
 
@@ -204,6 +210,7 @@ def build_features(
     cuts_cte(days)  # validates the dates (calendar dates, no repeats) before any query
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    ensure_planner_statistics(engine)
     frames = []
     batches = [days[i : i + batch_size] for i in range(0, len(days), batch_size)]
     with engine.connect() as conn:

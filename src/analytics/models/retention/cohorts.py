@@ -25,6 +25,7 @@ from analytics.models.churn.population import (
     PAYING_STATUSES,
     cut_instant,
     cuts_cte,
+    ensure_planner_statistics,
     in_force,
     is_paying,
     state_intervals,
@@ -59,6 +60,7 @@ def member_lifetimes(engine: Engine, account_id: str, *, as_of: date, period_day
         ``age_periods`` (fractional periods from first paid to ``as_of``), ``duration`` (T if churned, survived
         periods otherwise) and ``churned``.
     """
+    ensure_planner_statistics(engine)
     cut = cut_instant(as_of)
     paying_changes = sa.and_(
         msc.c.account_id == account_id,
