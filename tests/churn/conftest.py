@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -180,3 +180,8 @@ def _demo_store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
 def demo_small(_demo_store: object, tmp_path: Path) -> Iterator[sa.Engine]:
     """The small demo business (seed 7, 1,000 members, history to 2026-01-01), loaded once per engine."""
     yield from _use_store(_demo_store, tmp_path)
+
+
+def cut_of(day: date) -> datetime:
+    """``day`` at 00:00 UTC (a clock reading for fixed_clock)."""
+    return datetime.combine(day, datetime.min.time(), tzinfo=UTC)
