@@ -13,9 +13,11 @@ import click
 from analytics.cli.churn_commands import CHURN_COMMANDS
 from analytics.cli.context import CliContext, FriendlyGroup
 from analytics.cli.demo_commands import demo_command
+from analytics.cli.import_commands import import_command, import_whop_export_command
 from analytics.cli.metric_commands import metric_command
 from analytics.cli.snapshot_commands import snapshot_command
 from analytics.cli.store_commands import init_command
+from analytics.cli.whop_commands import fake_whop_command, sync_command, webhooks_command
 
 __all__ = ["cli", "main"]
 
@@ -52,6 +54,11 @@ cli.add_command(init_command)
 cli.add_command(demo_command)
 cli.add_command(metric_command)
 cli.add_command(snapshot_command)
+cli.add_command(import_command)
+cli.add_command(import_whop_export_command)
+cli.add_command(sync_command)
+cli.add_command(webhooks_command)
+cli.add_command(fake_whop_command)
 for _churn_command in CHURN_COMMANDS:
     cli.add_command(_churn_command)  # train, promote, score, models
 

@@ -13,8 +13,7 @@ integer    ``Int64`` (``money`` too, and never negative)
 number     ``float64``
 boolean    ``boolean``
 decimal    ``object`` holding normalized decimal text
-json       ``object`` holding JSON text
-text       ``object`` holding ``str`` (``enum`` and ``currency`` too)
+text       ``string[pyarrow]`` (``enum``, ``currency`` and ``json`` text too)
 =========  =======================================================
 
 A column whose *dtype* cannot hold the kind at all (naive datetimes for a timestamp, floats for an exact decimal)
@@ -34,6 +33,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from pandas.api import types as ptypes
 
 from analytics.sources.import_spec import ImportColumn
@@ -52,6 +52,7 @@ _FALSE = frozenset({"false", "0", "no"})
 _DECIMAL_PLACES = 10  # ExactDecimal is NUMERIC(24, 10)
 _DECIMAL_LIMIT = Decimal(10) ** (24 - _DECIMAL_PLACES)
 _TEXT: Final = "string[pyarrow]"
+_TEXTY = ("string", "empty")  # what infer_dtype says about an object column of text
 
 
 class ColumnTypeProblem(Exception):
@@ -67,11 +68,13 @@ class Converted:
     reason: Callable[[Any], str]
 
 
-def _flags(mask: pd.Series | np.ndarray) -> np.ndarray:
-    """A plain boolean array from a (possibly nullable) boolean mask; NA counts as False."""
+def _flags(mask: Any) -> np.ndarray:
+    """A plain, writable boolean array from a (possibly nullable) boolean mask; NA counts as False."""
+    if isinstance(mask, pa.Array | pa.ChunkedArray):
+        return np.array(mask.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
     if isinstance(mask, pd.Series):
-        return mask.fillna(False).to_numpy(dtype=bool)
-    return np.asarray(mask, dtype=bool)
+        return mask.fillna(False).to_numpy(dtype=bool, copy=True)
+    return np.array(mask, dtype=bool)  # a writable copy (arrow-backed results can be read-only views)
 
 
 def _stringify(value: Any) -> Any:
@@ -92,17 +95,36 @@ def _stringify(value: Any) -> Any:
 def _as_text(s: pd.Series) -> pd.Series:
     """The column as pyarrow-backed text (NA for missing); non-text objects are stringified one by one."""
     if isinstance(s.dtype, pd.StringDtype):
-        return s.astype(_TEXT)
+        return s if s.dtype.storage == "pyarrow" else s.astype(_TEXT)
     if isinstance(s.dtype, pd.CategoricalDtype):
         s = s.astype(object)
-    if s.dtype == object and ptypes.infer_dtype(s, skipna=True) not in ("string", "empty"):
+    if s.dtype == object and ptypes.infer_dtype(s, skipna=True) not in _TEXTY:
         s = pd.Series([_stringify(v) for v in s.to_numpy()], index=s.index, dtype=object)
     return s.astype(_TEXT)
 
 
+# String checks go straight to pyarrow.compute: pandas' ``str`` dtype runs some of them as Python loops.
+def _arrow(t: pd.Series) -> Any:
+    return pa.array(t.array)
+
+
+def _from_arrow(values: Any, index: pd.Index) -> pd.Series:
+    return pd.Series(values.to_pandas().array, index=index)
+
+
 def _blank_to_na(t: pd.Series) -> pd.Series:
-    t = t.str.strip()
-    return t.mask(t == "")
+    """Trimmed text; empty or blank cells become missing."""
+    trimmed = pc.utf8_trim_whitespace(_arrow(t))
+    return _from_arrow(pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed), t.index)
+
+
+def _matches(t: pd.Series, pattern: str) -> np.ndarray:
+    """Which cells match ``pattern`` as a whole (missing cells: False)."""
+    return _flags(pc.match_substring_regex(_arrow(t), f"^(?:{pattern})$"))
+
+
+def _lower(t: pd.Series) -> pd.Series:
+    return _from_arrow(pc.utf8_lower(_arrow(t)), t.index)
 
 
 def _is_text_like(s: pd.Series) -> bool:
@@ -124,7 +146,7 @@ def _timestamp(s: pd.Series, col: ImportColumn) -> Converted:
             "or time-zone-aware datetimes"
         )
     t = _blank_to_na(_as_text(s))
-    shaped = _flags(t.str.fullmatch(_TS_WITH_ZONE))
+    shaped = _matches(t, _TS_WITH_ZONE)
     parsed = pd.to_datetime(t.where(shaped).astype(object), format="ISO8601", utc=True, errors="coerce")
     values = parsed.dt.as_unit("us")
     bad = _flags(t.notna()) & _flags(values.isna())
@@ -132,7 +154,7 @@ def _timestamp(s: pd.Series, col: ImportColumn) -> Converted:
     def reason(raw: Any) -> str:
         text = _stringify(raw)
         text = text.strip() if isinstance(text, str) else str(text)
-        if pd.Series([text], dtype=_TEXT).str.fullmatch(_TS_NO_ZONE).iloc[0]:
+        if re.fullmatch(_TS_NO_ZONE, text):
             return (
                 f"timestamp {text!r} has no time zone; append 'Z' for UTC or an offset such as '+02:00' "
                 "(2025-01-31T10:00:00Z)"
@@ -152,7 +174,7 @@ def _date(s: pd.Series, col: ImportColumn) -> Converted:
     if not _is_text_like(s):
         raise ColumnTypeProblem(f"holds {s.dtype} values; dates are text YYYY-MM-DD or datetime.date values")
     t = _blank_to_na(_as_text(s))
-    shaped = _flags(t.str.fullmatch(_DATE))
+    shaped = _matches(t, _DATE)
     values = pd.to_datetime(t.where(shaped).astype(object), format="%Y-%m-%d", errors="coerce")
     bad = _flags(t.notna()) & _flags(values.isna())
     return Converted(values, bad, lambda v: f"{v!r} is not a date; write it as YYYY-MM-DD, e.g. 2025-01-31")
@@ -167,7 +189,7 @@ def _boolean(s: pd.Series, col: ImportColumn) -> Converted:
         values = (s == 1).astype("boolean").mask(~pd.Series(ok, index=s.index))
         bad = _flags(s.notna()) & ~ok
         return Converted(values, bad, lambda v: f"{v!r} is not a boolean; use 1 or 0 (or true/false)")
-    t = _blank_to_na(_as_text(s)).str.lower()
+    t = _lower(_blank_to_na(_as_text(s)))
     yes = _flags(t.isin(_TRUE))
     no = _flags(t.isin(_FALSE))
     values = pd.Series(pd.NA, index=s.index, dtype="boolean")
@@ -217,7 +239,7 @@ def _integer(s: pd.Series, col: ImportColumn) -> Converted:
         present = ~np.isnan(f)
     elif _is_text_like(s):
         t = _blank_to_na(_as_text(s))
-        shaped = _flags(t.str.fullmatch(_INTEGER))
+        shaped = _matches(t, _INTEGER)
         values = t.where(shaped).astype("int64[pyarrow]").astype("Int64")
         present = _flags(t.notna())
     else:
@@ -261,7 +283,7 @@ def _decimal(s: pd.Series, col: ImportColumn) -> Converted:
     if not (_is_text_like(s) or ptypes.is_integer_dtype(s.dtype)):
         raise ColumnTypeProblem(f"holds {s.dtype} values; this column wants exact decimals such as '12.5'")
     t = _blank_to_na(_as_text(s))
-    shaped = t.where(_flags(t.str.fullmatch(_DECIMAL)))
+    shaped = t.where(_matches(t, _DECIMAL))
     uniques = pd.unique(shaped.dropna().to_numpy(dtype=object))
     normal = {u: _normalized_decimal(u) for u in uniques}
     values = shaped.astype(object).map(normal, na_action="ignore")
@@ -276,19 +298,19 @@ def _decimal(s: pd.Series, col: ImportColumn) -> Converted:
     )
 
 
-def _json_text(value: Any, cache: dict[str, bool]) -> str | None:
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+def _json_ok(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _json_dump(value: Any) -> str | None:
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
         return None
     if isinstance(value, str):
-        ok = cache.get(value)
-        if ok is None:
-            try:
-                json.loads(value)
-                ok = True
-            except ValueError:
-                ok = False
-            cache[value] = ok
-        return value if ok else _BAD_JSON
+        return value if _json_ok(value) else _BAD_JSON
     try:
         return json.dumps(value, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError):
@@ -299,13 +321,17 @@ _BAD_JSON = "\x00bad json"
 
 
 def _json(s: pd.Series, col: ImportColumn) -> Converted:
-    cache: dict[str, bool] = {}
-    if isinstance(s.dtype, pd.StringDtype):
-        s = s.astype(object).where(s.notna(), None)
-    texts = [_json_text(v, cache) for v in s.to_numpy(dtype=object)]
-    values = pd.Series(texts, index=s.index, dtype=object)
-    bad = _flags(values == _BAD_JSON)
-    values = values.where(~bad, None)
+    if _is_text_like(s) and (isinstance(s.dtype, pd.StringDtype) or ptypes.infer_dtype(s, skipna=True) in _TEXTY):
+        # JSON text: each distinct text is parsed once.
+        t = s.astype(_TEXT)
+        t = t.mask(t == "")
+        invalid = [u for u in pd.unique(t.dropna()) if not _json_ok(u)]
+        bad = _flags(t.isin(invalid)) if invalid else np.zeros(len(s), dtype=bool)
+        values = t.mask(pd.Series(bad, index=s.index)) if invalid else t
+    else:  # Python objects (dicts, lists, numbers) are serialized one by one
+        values = pd.Series([_json_dump(v) for v in s.to_numpy(dtype=object)], index=s.index, dtype=object)
+        bad = _flags(values == _BAD_JSON)
+        values = values.where(~bad, None)
     return Converted(
         values,
         bad,
@@ -317,12 +343,13 @@ def _text(s: pd.Series, col: ImportColumn) -> Converted:
     t = _as_text(s)
     if col.type in ("enum", "currency"):
         t = _blank_to_na(t)
-    bad = _flags(t.str.contains("\x00", regex=False))
+    text = _arrow(t)
+    bad = _flags(pc.match_substring(text, "\x00"))
     if col.max_length is not None:
-        bad |= _flags(t.str.len() > col.max_length)
+        bad |= _flags(pc.greater(pc.utf8_length(text), col.max_length))
     if col.allowed_values is not None:
         bad |= _flags(t.notna()) & ~_flags(t.isin(col.allowed_values))
-    values = t.astype(object).where(t.notna() & ~pd.Series(bad, index=s.index), None)
+    values = t.mask(pd.Series(bad, index=s.index)) if bad.any() else t
     return Converted(values, bad, _text_reason(col))
 
 

@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 
 from analytics.errors import ImportFileError
 
-__all__ = ["CHUNK_ROWS", "FORMATS", "OpenedFile", "open_table_file"]
+__all__ = ["CHUNK_ROWS", "FORMATS", "OpenedFile", "open_table_file", "read_csv_header"]
 
 CHUNK_ROWS = 100_000
 FORMATS = (".csv", ".csv.gz", ".parquet")
@@ -106,7 +106,14 @@ def _not_utf8(path: Path, name: str) -> ImportFileError:
     )
 
 
-def _csv_header(path: Path, name: str) -> list[str]:
+def read_csv_header(path: Path, *, name: str) -> list[str]:
+    """The column names on the first line of a CSV file (``.csv`` or ``.csv.gz``).
+
+    Raises
+    ------
+    ImportFileError
+        The file cannot be read, is not UTF-8 or has no header.
+    """
     try:
         with _open_text_bytes(path) as stream:
             head = stream.read(1 << 16)
@@ -127,7 +134,7 @@ def _csv_header(path: Path, name: str) -> list[str]:
 
 
 def _open_csv(path: Path, name: str) -> OpenedFile:
-    header = _csv_header(path, name)
+    header = read_csv_header(path, name=name)
     counter = _CountingReader(path.open("rb"))
     stream: Any = gzip.GzipFile(fileobj=counter) if path.name.lower().endswith(".gz") else io.BufferedReader(counter)
 

@@ -6,8 +6,8 @@ the file, the 1-based data row and the column and says what to do; the caller qu
 
 Every check is vectorized over the chunk; only rejected rows are visited one by one (to word their message).
 Duplicate keys are found across the chunks of a file with 64-bit hashes of the key (:class:`SeenKeys`): two
-different keys colliding is about as likely as 1 in 10^5 for 20 million rows, and even then the row is
-quarantined with its raw values, not lost.
+different keys colliding somewhere in 20 million rows has a chance of about 1 in 100,000, and even then the row
+is quarantined with its raw values, not lost.
 """
 
 from __future__ import annotations
@@ -84,12 +84,16 @@ class SeenKeys:
 
     def first_rows(self, hashes: np.ndarray) -> np.ndarray:
         """For each hash, the row number that already had it, or 0."""
+        order = np.argsort(hashes, kind="stable")
+        wanted = hashes[order]  # sorted lookups walk memory in order: far faster than random ones
         found = np.zeros(len(hashes), dtype=np.int64)
         for keys, rows in self._runs:
-            pos = np.minimum(np.searchsorted(keys, hashes), len(keys) - 1)
-            hit = (keys[pos] == hashes) & (found == 0)
+            pos = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+            hit = (keys[pos] == wanted) & (found == 0)
             found[hit] = rows[pos[hit]]
-        return found
+        result = np.empty_like(found)
+        result[order] = found
+        return result
 
     def add(self, hashes: np.ndarray, rows: np.ndarray) -> None:
         if len(hashes) == 0:
@@ -133,7 +137,21 @@ def _raw_records(frame: pd.DataFrame, positions: np.ndarray) -> list[dict[str, A
 
 
 def _key_hashes(values: pd.DataFrame) -> np.ndarray:
-    return pd.util.hash_pandas_object(values, index=False).to_numpy(dtype=np.uint64)
+    """64-bit hashes of each row's key (Python's hash of the canonical values, combined FNV-style per column).
+
+    Python's string hash is several times faster than pandas' ``hash_pandas_object``; a column holding one value
+    (typically ``account_id``) is hashed once.
+    """
+    n = len(values)
+    combined = np.zeros(n, dtype=np.uint64)
+    for name in values.columns:
+        column = values[name].to_numpy(dtype=object)
+        if n and (column == column[0]).all():
+            hashed = np.full(n, hash(column[0]), dtype=np.int64)
+        else:
+            hashed = np.fromiter(map(hash, column), dtype=np.int64, count=n)
+        combined = (combined * np.uint64(0x100000001B3)) ^ hashed.view(np.uint64)
+    return combined
 
 
 def validate_chunk(
@@ -200,8 +218,9 @@ def validate_chunk(
         hashes = _key_hashes(valid.iloc[ok][key])
         earlier = seen.first_rows(hashes)
         in_chunk = pd.Series(hashes).duplicated(keep="first").to_numpy()
-        first_in_chunk = pd.Series(rows[ok]).groupby(hashes).transform("first").to_numpy()
-        earlier = np.where(earlier == 0, np.where(in_chunk, first_in_chunk, 0), earlier)
+        if in_chunk.any():
+            first_in_chunk = pd.Series(rows[ok]).groupby(hashes).transform("first").to_numpy()
+            earlier = np.where(earlier == 0, np.where(in_chunk, first_in_chunk, 0), earlier)
         dup = np.zeros(n, dtype=bool)
         dup[ok[earlier > 0]] = True
         first_of = np.zeros(n, dtype=np.int64)

@@ -2,7 +2,8 @@
 
 All paths have the semantics of :func:`analytics.store.upsert.upsert_rows`: insert, or on a primary-key conflict
 update the columns the file carries; when the file carries ``updated_at`` an existing row is only overwritten by
-an equal or newer one, so an old export never moves a record back in time. The statements are built with
+an equal or newer one, so an old export never moves a record back in time. A stored row whose values already
+equal the incoming ones is left untouched. The statements are built with
 SQLAlchemy Core and every value is bound or streamed, never formatted into SQL.
 
 * **SQLite** — values are converted column by column the way the store's types keep them (``UTCDateTime`` as
@@ -19,6 +20,7 @@ Everything runs on the caller's connection, inside the caller's transaction.
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import uuid
 from collections.abc import Callable, Sequence
@@ -46,9 +48,11 @@ def _upsert(insert: Any, table: sa.Table, columns: Sequence[str], key: Sequence[
     update = [c for c in columns if c not in key]
     if not update:
         return insert.on_conflict_do_nothing(index_elements=list(key))
-    where = None
+    # Only rows that differ are rewritten: re-importing an unchanged file writes nothing (no WAL growth on
+    # SQLite, no dead row versions on PostgreSQL).
+    where: Any = sa.or_(*(table.c[c].is_distinct_from(insert.excluded[c]) for c in update))
     if newer is not None and newer in columns:
-        where = sa.or_(table.c[newer].is_(None), insert.excluded[newer] >= table.c[newer])
+        where = sa.and_(sa.or_(table.c[newer].is_(None), insert.excluded[newer] >= table.c[newer]), where)
     return insert.on_conflict_do_update(
         index_elements=list(key), set_={c: insert.excluded[c] for c in update}, where=where
     )
@@ -88,11 +92,10 @@ def _sqlite_writer(conn: sa.Connection, spec: TableSpec, columns: Sequence[str])
     def write(frame: pd.DataFrame) -> int:
         if frame.empty:
             return 0
-        values = [_sqlite_column(frame[c], kinds[c]) for c in order]
-        rows = list(zip(*values, strict=True))
-        for start in range(0, len(rows), SQLITE_BATCH):
-            cursor.executemany(compiled.string, rows[start : start + SQLITE_BATCH])
-        return len(rows)
+        rows = zip(*(_sqlite_column(frame[c], kinds[c]) for c in order), strict=True)
+        while batch := list(itertools.islice(rows, SQLITE_BATCH)):
+            cursor.executemany(compiled.string, batch)
+        return len(frame)
 
     return write
 
@@ -117,6 +120,8 @@ def _arrow_table(frame: pd.DataFrame, kinds: dict[str, str], *, naive_utc: bool)
             arrays.append(pa.array(s.astype("boolean"), type=pa.bool_()))
         elif kind == "number":
             arrays.append(pa.array(s.astype("float64"), type=pa.float64()))
+        elif isinstance(s.dtype, pd.StringDtype):
+            arrays.append(pa.array(s.astype("string[pyarrow]").array).cast(pa.string()))
         else:
             arrays.append(pa.array(s.to_numpy(dtype=object), type=pa.string(), from_pandas=True))
     return pa.Table.from_arrays(arrays, names=list(frame.columns))
