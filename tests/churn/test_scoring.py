@@ -139,3 +139,21 @@ def test_score_then_outcomes(synthetic: sa.Engine, tmp_path: Path) -> None:
 def test_daily_step_without_a_model_says_why(synthetic: sa.Engine, tmp_path: Path) -> None:
     summary: dict[str, Any] = run_daily_churn(synthetic, ACCOUNT, workspace=tmp_path, as_of=SYNTH_END)
     assert summary["scored"] == 0 and "no current churn model" in summary["skipped"]
+
+
+def test_stored_scores_read_back_for_the_dashboard(synthetic: sa.Engine, tmp_path: Path) -> None:
+    from analytics.models.churn import at_risk_members, current_model_card, latest_scores
+
+    assert latest_scores(synthetic, ACCOUNT).empty and current_model_card(synthetic, ACCOUNT) is None
+    model_id = _trained(synthetic, tmp_path)
+    older, newer = SYNTH_END - timedelta(days=14), SYNTH_END
+    score_members(synthetic, ACCOUNT, workspace=tmp_path, as_of=older)
+    scores = score_members(synthetic, ACCOUNT, workspace=tmp_path, as_of=newer)
+    stored = latest_scores(synthetic, ACCOUNT)
+    assert set(stored["as_of"]) == {newer} and list(stored["member_id"]) == list(scores["member_id"])
+    assert stored["member"].notna().all()
+    table = at_risk_members(stored, levels=("critical", "high", "medium", "low"), top=5)
+    assert list(table.columns) == ["Member", "Risk", "Churn probability", "Why", "What to do"]
+    assert len(table) == 5 and table["Churn probability"].str.endswith(" %").all()
+    card = current_model_card(synthetic, ACCOUNT)
+    assert card is not None and card["model_id"] == model_id

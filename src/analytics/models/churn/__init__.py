@@ -15,6 +15,7 @@ from analytics.models.churn.explain import RISK_LEVELS, risk_level, top_factors
 from analytics.models.churn.feature_catalog import FEATURE_NAMES, FEATURES, feature_catalog, feature_docs_markdown
 from analytics.models.churn.features import build_features, engagement_features
 from analytics.models.churn.labels import DEFAULT_HORIZON_DAYS, churn_labels, training_dates, training_set
+from analytics.models.churn.predictions import at_risk_members, current_model_card, latest_scores
 from analytics.models.churn.registry import (
     PROMOTION_POLICIES,
     TRUSTED_TYPES,
@@ -62,14 +63,17 @@ __all__ = [
     "TrainedModel",
     "action_effectiveness",
     "action_rules",
+    "at_risk_members",
     "build_features",
     "card_markdown",
     "churn_labels",
+    "current_model_card",
     "current_model_id",
     "engagement_features",
     "evaluate",
     "feature_catalog",
     "feature_docs_markdown",
+    "latest_scores",
     "list_models",
     "load_model",
     "make_estimator",
