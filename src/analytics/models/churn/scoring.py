@@ -148,34 +148,39 @@ def update_outcomes(engine: Engine, as_of: date, *, account_id: str | None = Non
             query = query.where(cp.c.account_id == account_id)
         pending = conn.execute(query).all()
         horizons = _horizons(conn)
-    groups: dict[tuple[str, int], set[date]] = defaultdict(set)
+    # one label query per (account, horizon) for all its due dates; each model's rows get its own horizon's label
+    groups: dict[tuple[str, int], dict[date, list[str]]] = defaultdict(lambda: defaultdict(list))
     for acc, model_id, day in pending:
         horizon = horizons.get((acc, model_id), 30)
         if day + timedelta(days=horizon) <= as_of:
-            groups[(acc, horizon)].add(day)
+            groups[(acc, horizon)][day].append(model_id)
     updates = []
-    for (acc, horizon), days in groups.items():
-        labels = churn_labels(engine, acc, sorted(days), horizon_days=horizon)
+    for (acc, horizon), models_by_day in groups.items():
+        labels = churn_labels(engine, acc, sorted(models_by_day), horizon_days=horizon)
         churned_at = labels["churned_at"].astype(object).where(labels["churned"] == 1, None)
         for member, day, churned, stopped in zip(
             labels["member_id"], labels["as_of"], labels["churned"], churned_at, strict=True
         ):
             end = cut_instant(day) + timedelta(days=horizon)
-            updates.append(
-                {
-                    "b_account": acc,
-                    "b_member": member,
-                    "b_as_of": day,
-                    "b_churned": bool(churned),
-                    "b_outcome": pd.Timestamp(stopped).to_pydatetime() if churned else end,
-                }
-            )
+            outcome = pd.Timestamp(stopped).to_pydatetime() if churned else end
+            for model_id in models_by_day[day]:
+                updates.append(
+                    {
+                        "b_account": acc,
+                        "b_model": model_id,
+                        "b_member": member,
+                        "b_as_of": day,
+                        "b_churned": bool(churned),
+                        "b_outcome": outcome,
+                    }
+                )
     if not updates:
         return 0
     stmt = (
         sa.update(cp)
         .where(
             cp.c.account_id == sa.bindparam("b_account"),
+            cp.c.model_id == sa.bindparam("b_model"),
             cp.c.member_id == sa.bindparam("b_member"),
             cp.c.as_of == sa.bindparam("b_as_of"),
             cp.c.churned.is_(None),

@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 from sklearn.base import BaseEstimator, clone
+from sqlalchemy.engine import Engine
 from threadpoolctl import threadpool_limits
 
 from analytics.clock import Clock, utcnow
@@ -42,7 +43,7 @@ def make_estimator(name: str, *, horizon_days: int = DEFAULT_HORIZON_DAYS, rando
     return cls(horizon_days=horizon_days, random_state=random_state)
 
 
-def resolve_account(engine: Any, account_id: str | None) -> str:
+def resolve_account(engine: Engine, account_id: str | None) -> str:
     """The account to work on: the one given (it must exist) or the store's only account."""
     with engine.connect() as conn:
         known = list(conn.execute(sa.select(accounts.c.id).order_by(accounts.c.id)).scalars())
@@ -81,7 +82,7 @@ class TrainedModel:
 
 
 def train_churn_model(
-    engine: Any,
+    engine: Engine,
     account_id: str,
     *,
     estimator: str | BaseEstimator = "logistic",
