@@ -247,14 +247,17 @@ def payments_query(account_id: str, cuts: CTE, pop: CTE) -> sa.Select[Any]:
     )
     paid_before = sa.and_(before, p.c.paid_at.is_not(None), p.c.paid_at < cuts.c.cut)
     dp = payments.alias("dispute_payment")
-    dispute_count = (
-        sa.select(sa.func.count())
+    member_disputes = (  # few rows: computed once, then looked up per member
+        sa.select(dp.c.member_id, disputes.c.created_at)
         .select_from(
             disputes.join(dp, sa.and_(dp.c.account_id == disputes.c.account_id, dp.c.id == disputes.c.payment_id))
         )
-        .where(
-            disputes.c.account_id == account_id, dp.c.member_id == pop.c.member_id, disputes.c.created_at < cuts.c.cut
-        )
+        .where(disputes.c.account_id == account_id)
+        .cte("member_disputes")
+        .prefix_with("MATERIALIZED")
+    )
+    dispute_count = sa.select(sa.func.count()).where(
+        member_disputes.c.member_id == pop.c.member_id, member_disputes.c.created_at < cuts.c.cut
     )
     return (
         sa.select(

@@ -19,7 +19,14 @@ from sqlalchemy.engine import Engine
 from analytics.errors import ModelError
 from analytics.models.churn.feature_catalog import FEATURE_NAMES
 from analytics.models.churn.features import build_features
-from analytics.models.churn.population import cuts_cte, paying_population, state_intervals, stopped_paying
+from analytics.models.churn.population import (
+    cut_instant,
+    cuts_cte,
+    paying_population,
+    state_intervals,
+    stop_events,
+)
+from analytics.store.types import UTCDateTime
 
 __all__ = ["DEFAULT_HORIZON_DAYS", "churn_labels", "training_dates", "training_set"]
 
@@ -45,14 +52,23 @@ def churn_labels(
     _check_horizon(horizon_days)
     days = list(dates)
     cuts = cuts_cte(days, horizon_days=horizon_days)
+    first, last = cut_instant(min(days)), cut_instant(max(days)) + timedelta(days=horizon_days)
     iv = state_intervals(account_id)
     pop = paying_population(cuts, iv)
-    stops = stopped_paying(iv, account_id, after=cuts.c.cut, until=cuts.c.cut_h, member_id=pop.c.member_id)
-    first_stop = stops.with_only_columns(
-        sa.func.min(stops.selected_columns[0]), maintain_column_froms=True
-    ).scalar_subquery()
-    query: sa.Select[Any] = sa.select(pop.c.k, pop.c.member_id, first_stop.label("churned_at")).select_from(
-        pop.join(cuts, cuts.c.k == pop.c.k)
+    stops = stop_events(iv, after=sa.literal(first, UTCDateTime()), until=sa.literal(last, UTCDateTime()))
+    query: sa.Select[Any] = (
+        sa.select(pop.c.k, pop.c.member_id, sa.func.min(stops.c.stopped_at).label("churned_at"))
+        .select_from(
+            pop.join(cuts, cuts.c.k == pop.c.k).outerjoin(
+                stops,
+                sa.and_(
+                    stops.c.member_id == pop.c.member_id,
+                    stops.c.stopped_at > cuts.c.cut,
+                    stops.c.stopped_at <= cuts.c.cut_h,
+                ),
+            )
+        )
+        .group_by(pop.c.k, pop.c.member_id)
     )
     with engine.connect() as conn:
         result = conn.execute(query)

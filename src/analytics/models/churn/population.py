@@ -14,7 +14,7 @@ Definitions (docs/churn.md):
 * **Paying at d**: the member has a membership whose latest change at or before the cut has status
   ``active``/``canceling``/``past_due``, a ``billing_period_days`` and a price above 0.
 * **Stopped paying at t**: a change at ``t`` puts a membership of the member into ``canceled``/``expired`` and,
-  counting every change at or before ``t``, no membership of the member is paying any more.
+  counting every change at or before ``t``, no membership of the member is paying any more (:func:`stop_events`).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ __all__ = [
     "is_paying",
     "paying_population",
     "state_intervals",
-    "stopped_paying",
+    "stop_events",
 ]
 
 PAYING_STATUSES: tuple[str, ...] = ("active", "canceling", "past_due")
@@ -143,27 +143,26 @@ def paying_population(cuts: CTE, iv: CTE, *, name: str = "pop") -> CTE:
     )
 
 
-def stopped_paying(iv: CTE, account_id: str, *, after: Any, until: Any, member_id: Any) -> sa.Select[Any]:
-    """Instants in ``(after, until]`` at which ``member_id`` stopped paying because a membership ended.
+def stop_events(iv: CTE, *, after: Any = None, until: Any, name: str = "stops") -> CTE:
+    """Every ``(member_id, stopped_at)`` in ``(after, until]`` at which a member stopped paying because a
+    membership ended: a change into ``canceled``/``expired`` after which none of their memberships is paying.
 
-    A correlated select: ``after``/``until``/``member_id`` are columns of the outer query.
+    Computed once as a materialised CTE from the state intervals (``after`` None = since the beginning).
     """
-    ended = msc.alias("ended")
+    ended = iv.alias("ended")
     other = iv.alias("other")
     still_paying = (
         sa.select(sa.literal(1))
         .select_from(other)
-        .where(other.c.member_id == ended.c.member_id, in_force(other, ended.c.changed_at, inclusive=True))
+        .where(other.c.member_id == ended.c.member_id, in_force(other, ended.c.start_at, inclusive=True))
         .where(is_paying(other))
     )
-    return sa.select(ended.c.changed_at).where(
-        ended.c.account_id == account_id,
-        ended.c.member_id == member_id,
-        ended.c.status.in_(ENDED_STATUSES),
-        ended.c.changed_at > after,
-        ended.c.changed_at <= until,
-        ~sa.exists(still_paying),
+    query = sa.select(ended.c.member_id, ended.c.start_at.label("stopped_at")).where(
+        ended.c.status.in_(ENDED_STATUSES), ended.c.start_at <= until, ~sa.exists(still_paying)
     )
+    if after is not None:
+        query = query.where(ended.c.start_at > after)
+    return query.distinct().cte(name).prefix_with("MATERIALIZED")
 
 
 CHURN_TABLES: tuple[str, ...] = (

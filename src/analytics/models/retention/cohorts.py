@@ -29,9 +29,10 @@ from analytics.models.churn.population import (
     in_force,
     is_paying,
     state_intervals,
-    stopped_paying,
+    stop_events,
 )
 from analytics.store.schema import membership_status_changes as msc
+from analytics.store.types import UTCDateTime
 
 __all__ = ["cohort_retention", "kaplan_meier", "member_lifetimes", "paying_members", "trailing_churn_rate"]
 
@@ -82,16 +83,21 @@ def member_lifetimes(engine: Engine, account_id: str, *, as_of: date, period_day
     )
     first = sa.select(ranked).where(ranked.c.rn == 1).cte("first_paid")
     iv = state_intervals(account_id)
-    stops = stopped_paying(
-        iv, account_id, after=first.c.changed_at, until=sa.literal(cut, iv.c.start_at.type), member_id=first.c.member_id
-    )
-    stop = stops.with_only_columns(sa.func.min(stops.selected_columns[0]), maintain_column_froms=True)
-    query = sa.select(
-        first.c.member_id,
-        first.c.changed_at.label("first_paid_at"),
-        stop.scalar_subquery().label("stopped_at"),
-        first.c.currency,
-        first.c.monthly.label("first_monthly_minor"),
+    stops = stop_events(iv, until=sa.literal(cut, UTCDateTime()))
+    query = (
+        sa.select(
+            first.c.member_id,
+            first.c.changed_at.label("first_paid_at"),
+            sa.func.min(stops.c.stopped_at).label("stopped_at"),
+            first.c.currency,
+            first.c.monthly.label("first_monthly_minor"),
+        )
+        .select_from(
+            first.outerjoin(
+                stops, sa.and_(stops.c.member_id == first.c.member_id, stops.c.stopped_at > first.c.changed_at)
+            )
+        )
+        .group_by(first.c.member_id, first.c.changed_at, first.c.currency, first.c.monthly)
     )
     frame = _frame(engine, query)
     columns = [
