@@ -8,9 +8,9 @@ from typing import Any
 
 import httpx
 import pytest
-import tiny_business
 from sqlalchemy.engine import Engine
 
+import tiny_business
 from analytics.sources.whop.client import WhopClient
 from analytics.sources.whop.fake_server import FakeWhop
 from analytics.sources.whop.serving import RunningServer, serve_in_thread

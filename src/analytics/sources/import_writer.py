@@ -20,7 +20,6 @@ Everything runs on the caller's connection, inside the caller's transaction.
 from __future__ import annotations
 
 import io
-import itertools
 import json
 import uuid
 from collections.abc import Callable, Sequence
@@ -92,9 +91,11 @@ def _sqlite_writer(conn: sa.Connection, spec: TableSpec, columns: Sequence[str])
     def write(frame: pd.DataFrame) -> int:
         if frame.empty:
             return 0
-        rows = zip(*(_sqlite_column(frame[c], kinds[c]) for c in order), strict=True)
-        while batch := list(itertools.islice(rows, SQLITE_BATCH)):
-            cursor.executemany(compiled.string, batch)
+        for start in range(0, len(frame), SQLITE_BATCH):  # Python values for one batch at a time: little memory
+            part = frame.iloc[start : start + SQLITE_BATCH]
+            cursor.executemany(
+                compiled.string, list(zip(*(_sqlite_column(part[c], kinds[c]) for c in order), strict=True))
+            )
         return len(frame)
 
     return write
