@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from analytics.models.churn import (
     FEATURE_NAMES,
     ChurnGradientBoosting,
-    ChurnLogisticRegression,
     plan_folds,
     register_model,
     resolve_account,
@@ -31,6 +30,12 @@ def _beats(model: dict[str, float], baseline: dict[str, float]) -> None:
     assert model["brier"] < baseline["brier"]
 
 
+# Model quality on the demo runs on SQLite only; the SQL itself is checked on both engines by the tiny and
+# synthetic businesses (test_features, test_no_leakage, test_registry, test_scoring, test_retention).
+sqlite_only = pytest.mark.parametrize("_demo_store", ["sqlite"], indirect=True)
+
+
+@sqlite_only
 def test_logistic_beats_the_baseline_on_the_demo(demo_small: sa.Engine, tmp_path: Path) -> None:
     account = resolve_account(demo_small, None)
     trained = train_churn_model(demo_small, account, end=DEMO_END, n_dates=20, step_days=7)
@@ -45,12 +50,12 @@ def test_logistic_beats_the_baseline_on_the_demo(demo_small: sa.Engine, tmp_path
     assert all(row["factors"] and row["actions"] for row in at_risk.to_dict("records"))
 
 
-@pytest.mark.parametrize("_demo_store", ["sqlite"], indirect=True)
+@sqlite_only
 def test_boosting_beats_the_baseline_on_the_demo(demo_small: sa.Engine) -> None:
     account = resolve_account(demo_small, None)
     dates = training_dates(DEMO_END, n_dates=20, step_days=7)
     data = training_set(demo_small, account, dates)
     folds = plan_folds(dates, horizon_days=30)
-    for model in (ChurnGradientBoosting(random_state=0), ChurnLogisticRegression(random_state=0)):
-        result = run_backtest(data, model, features=list(FEATURE_NAMES), folds=folds, horizon_days=30)
-        _beats(result.metrics["model"], result.metrics["baseline"])
+    model = ChurnGradientBoosting(max_iter=100, random_state=0)
+    result = run_backtest(data, model, features=list(FEATURE_NAMES), folds=folds, horizon_days=30)
+    _beats(result.metrics["model"], result.metrics["baseline"])

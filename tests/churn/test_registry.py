@@ -105,8 +105,8 @@ def test_promotion_refuses_a_worse_model_unless_forced(synthetic: sa.Engine, tmp
 def test_promotion_recomputes_the_current_model_on_a_different_backtest(synthetic: sa.Engine, tmp_path: Path) -> None:
     rule = train_churn_model(synthetic, ACCOUNT, estimator=DaysSinceActivityBaseline(), **FAST)
     rule_id = register_model(synthetic, rule, workspace=tmp_path, make_current=True)
-    # Weekly dates instead of fortnightly ones: another backtest, so the rule is re-run on the candidate's folds.
-    better = train_churn_model(synthetic, ACCOUNT, end=SYNTH_END, n_dates=20, step_days=7)
+    # Ten prediction dates instead of twelve: another backtest, so the rule is re-run on the candidate's folds.
+    better = train_churn_model(synthetic, ACCOUNT, end=SYNTH_END, n_dates=10, step_days=14)
     better_id = register_model(synthetic, better, workspace=tmp_path)
     assert better.card["backtest"]["key"] != rule.card["backtest"]["key"]
     result = promote(synthetic, ACCOUNT, better_id, workspace=tmp_path)
