@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import socket
 import subprocess
 import sys
@@ -105,8 +106,18 @@ def summary(result: Any) -> dict[str, Any]:
     }
 
 
+def working_copy(size: str, cache: Path, work: Path) -> str:
+    """A copy of the cached source store (advancing the fake changes it; the cache stays as generated)."""
+    source_store(size, cache)
+    for suffix in ("", "-wal", "-shm"):
+        cached = cache / f"{size}_src.db{suffix}"
+        if cached.exists():
+            shutil.copyfile(cached, work / f"{size}_src.db{suffix}")
+    return f"sqlite:///{work / f'{size}_src.db'}"
+
+
 def bench_size(size: str, cache: Path, work: Path, page_size: int, days: int) -> dict[str, Any]:
-    source_url = source_store(size, cache)
+    source_url = working_copy(size, cache, work)
     target_url = f"sqlite:///{work / f'{size}_target.db'}"
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -152,7 +163,7 @@ def bench_size(size: str, cache: Path, work: Path, page_size: int, days: int) ->
 
 
 def bench_webhooks(cache: Path, work: Path, size: str, deliveries: int, concurrency: int) -> dict[str, Any]:
-    source = create_store_engine(f"sqlite:///{cache / f'{size}_src.db'}")
+    source = create_store_engine(f"sqlite:///{work / f'{size}_src.db'}")
     listing = LISTINGS["memberships"]
     with source.connect() as conn:
         rows = [

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import date
 
 import pandas as pd
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from analytics.demo.load import load_demo
+from analytics.errors import DataValidationError
 from analytics.store.history import derive_status_changes, rebuild_status_changes
 from analytics.store.schema import membership_status_changes
 
@@ -129,3 +131,61 @@ def test_rebuild_in_the_store_reproduces_the_demo_history(engine: Engine) -> Non
     with engine.connect() as conn:
         again = pd.read_sql(sa.select(membership_status_changes), conn)
     assert len(again) == len(written) and (again["source"] == "sync").sum() == n > 0
+
+
+def test_real_world_oddities_are_handled_or_named() -> None:
+    # A canceled membership without expires_at ends at its period end; a void payment is not a charge; a
+    # payment on a since-deleted plan keeps the plan in force.
+    plans = pd.DataFrame(
+        {
+            "id": ["plan_M"],
+            "plan_type": ["renewal"],
+            "currency": ["eur"],
+            "billing_period_days": [30],
+            "trial_period_days": [None],
+        }
+    )
+    memberships = pd.DataFrame(
+        {
+            "id": ["mem_2"],
+            "member_id": ["mber_2"],
+            "plan_id": ["plan_M"],
+            "status": ["canceled"],
+            "created_at": [_at("2025-01-01")],
+            "cancel_at_period_end": [False],
+            "canceled_at": [None],
+            "expires_at": [None],
+            "current_period_end": [_at("2025-03-02")],
+        }
+    )
+    payments = pd.DataFrame(
+        {
+            "id": ["pay_1", "pay_2", "pay_3"],
+            "membership_id": ["mem_2"] * 3,
+            "plan_id": ["plan_M", "plan_gone", "plan_M"],
+            "created_at": [_at("2025-01-01"), _at("2025-01-31"), _at("2025-02-15")],
+            "paid_at": [_at("2025-01-01"), _at("2025-01-31"), None],
+            "status": ["paid", "paid", "void"],
+            "payments_failed": [0, 0, 0],
+            "total_minor": [1200, 1440, 999],
+            "tax_minor": [200, 240, 0],
+        }
+    )
+    rows = derive_status_changes("biz_1", memberships, payments, plans)
+    got = list(
+        zip(
+            rows["changed_at"].dt.strftime("%Y-%m-%d"),
+            rows["status"],
+            rows["plan_id"],
+            rows["renewal_price_minor"],
+            strict=True,
+        )
+    )
+    # Prices exclude the VAT: 1200 − 200 = 1000, then 1440 − 240 = 1200 (a price rise on the same plan).
+    assert got == [
+        ("2025-01-01", "active", "plan_M", 1000),
+        ("2025-01-31", "active", "plan_M", 1200),
+        ("2025-03-02", "canceled", "plan_M", 1200),
+    ]
+    with pytest.raises(DataValidationError, match="plan 'plan_M' is not among the account's plans"):
+        derive_status_changes("biz_1", memberships, payments, plans.iloc[0:0])

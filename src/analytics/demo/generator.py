@@ -178,22 +178,13 @@ class DemoBusiness:
             for row in batch.ledger.memberships:
                 if int(row[10]) >= 0:
                     promo_uses[int(row[10])] += 1
-            events, interactions = self._activity(
+            events, interactions, last_active = self._activity(
                 k, b, cat, pop, batch, bids.payment_rows, posts, members, ids, bids.memberships
             )
-            last_active = pd.Series(events["occurred_at"].to_numpy()).groupby(events["member_no"].to_numpy()).max()
-            events = events.drop(columns="member_no")
             for lo_e in range(0, len(events), EVENT_CHUNK):
                 yield "activity_events", events.iloc[lo_e : lo_e + EVENT_CHUNK].reset_index(drop=True)
             yield "lesson_interactions", interactions
-            seconds = dict(
-                zip(
-                    last_active.index.astype(np.int64).tolist(),
-                    (last_active.astype("int64") // 1_000_000).tolist(),
-                    strict=True,
-                )
-            )
-            yield "members", member_table(batch, cat, pop, ids, bids, seconds, h)
+            yield "members", member_table(batch, cat, pop, ids, bids, last_active, h)
             yield from self._whatsapp(
                 k, b, cat, pop, batch, bids.payment_rows, members, ids, campaigns, phone_number_id
             )
@@ -215,7 +206,8 @@ class DemoBusiness:
         members: np.ndarray,
         ids: AccountIds,
         mem_ids: np.ndarray,
-    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    ) -> tuple[pd.DataFrame, pd.DataFrame, dict[int, int]]:
+        """Activity events, lesson interactions and each member's last event instant of a batch."""
         h = self.horizon
         iv = merge_intervals(batch.spans)
         rng = self._rng(k, _ACTIVITY, b)
@@ -275,7 +267,8 @@ class DemoBusiness:
                 "properties": [props[i] for i in sel.tolist()],
             },
         )
-        events["member_no"] = ev.member[sel]
+        latest = pd.Series(ev.at[sel]).groupby(ev.member[sel]).max()
+        last_active = dict(zip(latest.index.tolist(), latest.tolist(), strict=True))
         m = len(progress["member"])
         interactions = store_frame(
             "lesson_interactions",
@@ -292,7 +285,7 @@ class DemoBusiness:
                 "updated_at": np.maximum(progress["created"], progress["completed_at"]).astype(np.int64),
             },
         )
-        return events, interactions
+        return events, interactions, last_active
 
     def _funnel(
         self,

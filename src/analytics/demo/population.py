@@ -102,24 +102,26 @@ def build_population(
 
     # Planted fraud (2): refund rings, consecutive signups inside one batch sharing device, IP and card.
     ring = np.full(n, -1, dtype=np.int64)
-    n_rings = max(1, n // 1500) if n_aff else 0
-    ring_affiliate = np.zeros(n_rings, dtype=np.int64)
+    n_rings = max(1, n // 1500) if n_aff and n >= 4 * RING_SIZE else 0
+    ring_affiliate = np.zeros(0, dtype=np.int64)
     for r in range(n_rings):
-        ring_affiliate[r] = int(rng.integers(0, max(1, n_aff // 2)))
+        affiliate = int(rng.integers(0, max(1, n_aff // 2)))
         for _attempt in range(1000):
-            start = int(rng.integers(n // 2, max(n // 2 + 1, n - RING_SIZE)))
+            start = int(rng.integers(n // 2, n - RING_SIZE))
             block = np.arange(start, start + RING_SIZE)
             if (
-                block[-1] < n
-                and block[0] // batch_members == block[-1] // batch_members
+                block[0] // batch_members == block[-1] // batch_members
                 and (ring[block] < 0).all()
-                and signup[block[0]] > aff_created[ring_affiliate[r]] + DAY
+                and signup[block[0]] > aff_created[affiliate] + DAY
                 and not np.isin(block, aff_member).any()
             ):
                 break
+        else:
+            continue  # no room for a ring in this account
+        ring_affiliate = np.append(ring_affiliate, affiliate)
         lead[block] = False
-        ring[block] = r
-        referred_by[block] = ring_affiliate[r]
+        ring[block] = len(ring_affiliate) - 1
+        referred_by[block] = affiliate
         self_referral[block] = False
         shared = np.uint64(10_000_000 + r)
         ip[block], device[block], card[block] = shared, shared, shared

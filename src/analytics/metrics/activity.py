@@ -76,7 +76,9 @@ def active_members(
     column = _breakdown_column(breakdown)
     with engine.connect() as conn:
         window = resolve_window(conn, account_id, start, end, grain)
-        bucket = bucket_index(activity_events.c.occurred_at, grain, conn.dialect.name, window.tz).label("bucket")
+        bucket = bucket_index(activity_events.c.occurred_at, grain, conn.dialect.name, window.tz, window.within).label(
+            "bucket"
+        )
         keys: list[sa.ColumnElement[object]] = [bucket] if column is None else [bucket, column]
         stmt = (
             sa.select(*keys, sa.func.count(sa.distinct(activity_events.c.member_id)).label("active_members"))
@@ -184,51 +186,62 @@ def lifecycle(
         d = conn.dialect.name
         e = activity_events
         scan = window.previous_bucket()
+        scanned = (scan.start_utc, window.end_utc)
         act = (
-            sa.select(e.c.member_id, bucket_index(e.c.occurred_at, grain, d, window.tz).label("b"))
+            sa.select(e.c.member_id, bucket_index(e.c.occurred_at, grain, d, window.tz, scanned).label("b"))
             .where(event_filter(account_id, scan.start_utc, window.end_utc, kinds))
             .distinct()
             .cte("act")
         )
         joined = (
             sa.select(
-                members.c.id.label("member_id"), bucket_index(member_join_time(), grain, d, window.tz).label("jb")
+                members.c.id.label("member_id"),
+                bucket_index(member_join_time(), grain, d, window.tz, scanned).label("jb"),
             )
-            .where(members.c.account_id == account_id)
+            # only members who joined inside the scanned range can be "new" in one of its buckets
+            .where(
+                members.c.account_id == account_id,
+                member_join_time() >= scanned[0],
+                member_join_time() < scanned[1],
+            )
             .cte("joined")
+            .prefix_with("MATERIALIZED")  # a few rows: computed once, not looked up per active member-bucket
         )
-        cur, prev = act.alias("cur"), act.alias("prev")
-        is_new = joined.c.jb == cur.c.b
-        not_new = sa.or_(joined.c.jb.is_(None), joined.c.jb != cur.c.b)
-        active_stmt = (
+        # one pass over each member's active buckets in order: the previous and next active bucket tell
+        # returning / resurrecting / going dormant (no self-joins)
+        seq = sa.select(
+            act.c.member_id,
+            act.c.b,
+            sa.func.lag(act.c.b).over(partition_by=act.c.member_id, order_by=act.c.b).label("pb"),
+            sa.func.lead(act.c.b).over(partition_by=act.c.member_id, order_by=act.c.b).label("nb"),
+        ).subquery("seq")
+        is_new = joined.c.jb == seq.c.b
+        not_new = sa.or_(joined.c.jb.is_(None), joined.c.jb != seq.c.b)
+        in_window = seq.c.b >= window.first_bucket
+        stmt = (
             sa.select(
-                cur.c.b.label("bucket"),
-                sa.func.sum(sa.case((is_new, 1), else_=0)).label("n_new"),
-                sa.func.sum(sa.case((sa.and_(not_new, prev.c.member_id.is_not(None)), 1), else_=0)).label(
+                seq.c.b.label("bucket"),
+                sa.func.sum(sa.case((sa.and_(in_window, is_new), 1), else_=0)).label("n_new"),
+                sa.func.sum(sa.case((sa.and_(in_window, not_new, seq.c.pb == seq.c.b - 1), 1), else_=0)).label(
                     "n_returning"
                 ),
-                sa.func.sum(sa.case((sa.and_(not_new, prev.c.member_id.is_(None)), 1), else_=0)).label(
-                    "n_resurrecting"
+                sa.func.sum(
+                    sa.case(
+                        (sa.and_(in_window, not_new, sa.or_(seq.c.pb.is_(None), seq.c.pb < seq.c.b - 1)), 1), else_=0
+                    )
+                ).label("n_resurrecting"),
+                # dormant in the bucket after this one: not active in the next bucket
+                sa.func.sum(sa.case((sa.or_(seq.c.nb.is_(None), seq.c.nb > seq.c.b + 1), 1), else_=0)).label(
+                    "gone_after"
                 ),
             )
-            .select_from(
-                cur.outerjoin(prev, sa.and_(prev.c.member_id == cur.c.member_id, prev.c.b == cur.c.b - 1)).outerjoin(
-                    joined, joined.c.member_id == cur.c.member_id
-                )
-            )
-            .where(cur.c.b >= window.first_bucket)
-            .group_by(cur.c.b)
+            .select_from(seq.outerjoin(joined, joined.c.member_id == seq.c.member_id))
+            .group_by(seq.c.b)
         )
-        nxt = act.alias("nxt")
-        gone = act.alias("gone")
-        dormant_stmt = (
-            sa.select(gone.c.b.label("bucket"), sa.func.count().label("dormant"))
-            .select_from(gone.outerjoin(nxt, sa.and_(nxt.c.member_id == gone.c.member_id, nxt.c.b == gone.c.b + 1)))
-            .where(nxt.c.member_id.is_(None), gone.c.b < window.last_bucket)
-            .group_by(gone.c.b)
-        )
-        active = as_int(fetch_frame(conn, active_stmt), ["bucket", "n_new", "n_returning", "n_resurrecting"])
-        dormant = as_int(fetch_frame(conn, dormant_stmt), ["bucket", "dormant"])
+        frame = as_int(fetch_frame(conn, stmt), ["bucket", "n_new", "n_returning", "n_resurrecting", "gone_after"])
+    dormant = frame[["bucket", "gone_after"]].rename(columns={"gone_after": "dormant"})
+    dormant = dormant[dormant["bucket"] < window.last_bucket]
+    active = frame[frame["bucket"] >= window.first_bucket].drop(columns="gone_after")
     dormant["bucket"] += 1  # dormant in the bucket after the last active one
     frame = active.merge(dormant, on="bucket", how="outer")
     frame.columns = [c.removeprefix("n_") for c in frame.columns]
@@ -273,8 +286,8 @@ def stickiness(
         days = (
             sa.select(
                 e.c.member_id,
-                day_number(e.c.occurred_at, d, window.tz).label("dn"),
-                bucket_index(e.c.occurred_at, grain, d, window.tz).label("b"),
+                day_number(e.c.occurred_at, d, window.tz, window.within).label("dn"),
+                bucket_index(e.c.occurred_at, grain, d, window.tz, window.within).label("b"),
             )
             .where(event_filter(account_id, window.start_utc, window.end_utc, kinds))
             .distinct()

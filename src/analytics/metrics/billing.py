@@ -3,6 +3,7 @@ delinquent versus voluntary churn."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -10,7 +11,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from analytics.metrics.catalog import metric
-from analytics.metrics.dialect import bucket_start
+from analytics.metrics.dialect import bucket_start, metric_connection
 from analytics.metrics.fx import convert_amounts, daily_to_buckets, load_rates
 from analytics.metrics.membership_state import scope_for
 from analytics.metrics.movements import MOVEMENT_POLICIES, customer_groups, with_currency
@@ -52,7 +53,7 @@ def trials(engine: sa.Engine, request: MetricRequest) -> pd.DataFrame:
     request.only_breakdowns("trials", ("product", "plan"))
     c, m = membership_status_changes.c, memberships.c
     keys = _keys(request)
-    with engine.connect() as conn:
+    with metric_connection(engine) as conn:
         account = account_settings(conn, request.account_id)
         t0, t1 = period_instants(request, account.time_zone)
         dialect = conn.dialect.name
@@ -79,7 +80,9 @@ def trials(engine: sa.Engine, request: MetricRequest) -> pd.DataFrame:
             .cte("trial_memberships")
         )
         converted = sa.and_(
-            per.c.paid_at > per.c.trial_at, sa.or_(per.c.ended_at.is_(None), per.c.paid_at <= per.c.ended_at)
+            per.c.paid_at.is_not(None),
+            per.c.paid_at > per.c.trial_at,
+            sa.or_(per.c.ended_at.is_(None), per.c.paid_at <= per.c.ended_at),
         )
         lapsed = sa.and_(sa.not_(converted), per.c.ended_at.is_not(None))
         start_bucket = sa.case(
@@ -155,7 +158,7 @@ def failed_payments(engine: sa.Engine, request: MetricRequest) -> pd.DataFrame:
     failed = sa.or_(p.payments_failed > 0, p.substatus.in_(FAILED_SUBSTATUSES), p.status == "uncollectible")
     recovered = p.status == "paid"
     cols = {"product": p.product_id, "plan": p.plan_id}
-    with engine.connect() as conn:
+    with metric_connection(engine) as conn:
         rows = daily_sums(
             conn,
             request,
@@ -174,7 +177,7 @@ def failed_payments(engine: sa.Engine, request: MetricRequest) -> pd.DataFrame:
         rates = None
         if "currency" not in request.breakdowns:
             reporting = request.reporting_currency or account_settings(conn, request.account_id).reporting_currency
-            rates = load_rates(conn, set(rows["currency"]), reporting, request.end)
+            rates = load_rates(conn, set(rows["currency"]), reporting, request.end, request.start - timedelta(days=1))
     out = daily_to_buckets(rows, request, rates, ["failed_minor", "recovered_minor"], ["failed", "recovered"], keys)
     out["unrecovered"] = out["failed"] - out["recovered"]
     out["recovery_rate_pct"] = ratio(out["recovered"], out["failed"], 100.0)
@@ -203,7 +206,7 @@ def churn_by_reason(engine: sa.Engine, request: MetricRequest) -> pd.DataFrame:
     ``voluntary_customers``, ``voluntary_minor``, ``churned_customers``, ``churn_minor``.
     """
     request.only_breakdowns("churn_by_reason", ("product", "plan", "currency"))
-    with engine.connect() as conn:
+    with metric_connection(engine) as conn:
         scope = scope_for(conn, request)
         g = customer_groups(scope, delinquency=True)
         keys = list(scope.keys)
@@ -232,7 +235,7 @@ def churn_by_reason(engine: sa.Engine, request: MetricRequest) -> pd.DataFrame:
         others = [k for k in keys if k != "currency"]
         if "currency" not in request.breakdowns:
             reporting = request.reporting_currency or account_settings(conn, request.account_id).reporting_currency
-            rates = load_rates(conn, set(grid["currency"]), reporting, request.end)
+            rates = load_rates(conn, set(grid["currency"]), reporting, request.end, request.start - timedelta(days=1))
             for col in ("delinquent_minor", "voluntary_minor"):
                 grid[col] = convert_amounts(grid[col], grid["currency"], grid["last_day"], rates)
             grid = grid.groupby(["period_start", *others], sort=True)[sums].sum().reset_index()

@@ -7,6 +7,7 @@ Money is integer minor units, converted into the reporting currency at the rate 
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -14,6 +15,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from analytics.metrics.catalog import metric
+from analytics.metrics.dialect import metric_connection
 from analytics.metrics.fx import RateTable, daily_to_buckets, load_rates
 from analytics.metrics.request import MetricRequest, account_settings
 from analytics.metrics.series import daily_sums, ratio
@@ -43,7 +45,7 @@ def _rates(conn: sa.Connection, request: MetricRequest, *frames: pd.DataFrame) -
         return None
     reporting = request.reporting_currency or account_settings(conn, request.account_id).reporting_currency
     currencies = set().union(*[set(f["currency"]) for f in frames])
-    return load_rates(conn, currencies, reporting, request.end)
+    return load_rates(conn, currencies, reporting, request.end, request.start - timedelta(days=1))
 
 
 def _combine(frames: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:
@@ -73,7 +75,7 @@ def cash_revenue(engine: sa.Engine, request: MetricRequest) -> pd.DataFrame:
     request.only_breakdowns("cash_revenue", _BREAKDOWNS)
     p, r = payments.c, refunds.alias("r")
     keys = _keys(request)
-    with engine.connect() as conn:
+    with metric_connection(engine) as conn:
         paid = daily_sums(
             conn,
             request,
@@ -129,7 +131,7 @@ def refund_summary(engine: sa.Engine, request: MetricRequest) -> pd.DataFrame:
     cash = cash_revenue(engine, cash_request)
     p, r = payments.c, refunds.alias("r")
     keys = _keys(request)
-    with engine.connect() as conn:
+    with metric_connection(engine) as conn:
         joined = r.join(payments, sa.and_(p.account_id == r.c.account_id, p.id == r.c.payment_id))
         back = daily_sums(
             conn,
@@ -177,7 +179,7 @@ def dispute_summary(engine: sa.Engine, request: MetricRequest) -> pd.DataFrame:
     def count_of(values: tuple[str, ...]) -> Any:
         return sa.func.sum(sa.case((status.in_(values), 1), else_=0))
 
-    with engine.connect() as conn:
+    with metric_connection(engine) as conn:
         joined = d.outerjoin(payments, sa.and_(p.account_id == d.c.account_id, p.id == d.c.payment_id))
         rows = daily_sums(
             conn,

@@ -13,6 +13,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from analytics.metrics.catalog import metric
+from analytics.metrics.dialect import metric_connection
 from analytics.metrics.movements import MOVEMENT_POLICIES, in_reporting_currency, rollforward_table
 from analytics.metrics.request import MetricRequest, bucket_frame
 from analytics.metrics.series import ratio
@@ -115,14 +116,14 @@ def customer_churn_rate(engine: sa.Engine, request: MetricRequest) -> pd.DataFra
     ``customer_churn_rate_pct`` (NaN with ``flag = "no_customers_at_start"`` when the denominator is 0).
     """
     request.only_breakdowns("customer_churn_rate", _KEYS)
-    with engine.connect() as conn:
+    with metric_connection(engine) as conn:
         if request.policies.churn_rate == "stripe_30d":
             return stripe_churn_table(conn, request)
         return chartmogul_churn_table(conn, request).reset_index(drop=True)
 
 
 def _converted(engine: sa.Engine, request: MetricRequest) -> pd.DataFrame:
-    with engine.connect() as conn:
+    with metric_connection(engine) as conn:
         table = in_reporting_currency(conn, request, rollforward_table(conn, request))
     keys = _keys(request)
     return table.sort_values(["period_start", *keys], kind="stable").reset_index(drop=True)

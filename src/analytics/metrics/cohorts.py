@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
 from analytics.metrics.catalog import metric
-from analytics.metrics.dialect import bucket_index, bucket_index_to_date, date_bucket_index, expand_range
+from analytics.metrics.dialect import (
+    bucket_index,
+    bucket_index_to_date,
+    date_bucket_index,
+    expand_range,
+    metric_connection,
+)
 from analytics.metrics.fx import convert_amounts, load_rates
 from analytics.metrics.membership_state import ACCESS_STATUSES, scope_for
 from analytics.metrics.movements import MOVEMENT_POLICIES, customer_groups
@@ -38,7 +46,7 @@ def net_mrr_retention(engine: sa.Engine, request: MetricRequest) -> pd.DataFrame
     ``net_mrr_retention_pct`` (NaN with ``flag = "no_starting_mrr"``).
     """
     request.only_breakdowns("net_mrr_retention", ())
-    with engine.connect() as conn:
+    with metric_connection(engine) as conn:
         scope = scope_for(conn, request)
         g = customer_groups(scope, cohorts=True)
         currency = [g.c[k] for k in scope.keys if k == "currency"]
@@ -57,7 +65,7 @@ def net_mrr_retention(engine: sa.Engine, request: MetricRequest) -> pd.DataFrame
         if "currency" not in raw.columns:
             raw["currency"] = scope.default_currency
         reporting = request.reporting_currency or account_settings(conn, request.account_id).reporting_currency
-        rates = load_rates(conn, set(raw["currency"]), reporting, request.end)
+        rates = load_rates(conn, set(raw["currency"]), reporting, request.end, request.start - timedelta(days=1))
     buckets = bucket_frame(request)
     for col in ("cohort", "bucket"):
         raw[col] = pd.to_datetime(raw[col]).astype("datetime64[ns]")
@@ -109,7 +117,7 @@ def signup_retention(engine: sa.Engine, request: MetricRequest) -> pd.DataFrame:
     mb, c = members.c, membership_status_changes.c
     grain = request.grain
     first, last = date_bucket_index(request.start, grain), date_bucket_index(request.end, grain)
-    with engine.connect() as conn:
+    with metric_connection(engine) as conn:
         account = account_settings(conn, request.account_id)
         tz, dialect = account.time_zone, conn.dialect.name
         t0, t1 = period_instants(request, tz)
@@ -118,11 +126,8 @@ def signup_retention(engine: sa.Engine, request: MetricRequest) -> pd.DataFrame:
             return bucket_index(at, grain, dialect, tz, (t0, t1))
 
         signed = sa.func.coalesce(mb.joined_at, mb.created_at)
-        cohorts = (
-            sa.select(mb.id.label("member_id"), index_of(signed).label("cohort"))
-            .where(mb.account_id == request.account_id, signed >= t0, signed < t1)
-            .cte("cohorts")
-        )
+        cohort = index_of(signed).label("cohort")
+        in_cohort = [mb.account_id == request.account_id, signed >= t0, signed < t1]
         next_at = sa.func.lead(c.changed_at, type_=c.changed_at.type).over(
             partition_by=c.membership_id, order_by=(c.changed_at, c.id)
         )
@@ -135,22 +140,35 @@ def signup_retention(engine: sa.Engine, request: MetricRequest) -> pd.DataFrame:
         ends_at = sa.case(
             (sa.or_(rows.c.next_at.is_(None), rows.c.next_at >= t1), last + 1), else_=index_of(rows.c.next_at)
         )
+        # One row per access segment of a cohort member, materialised once (SQLite would otherwise recompute the
+        # bucket indexes for every candidate bucket of the range join below).
         access = (
-            sa.select(rows.c.member_id, starts_at.label("i0"), ends_at.label("i1"))
-            .where(rows.c.status.in_(ACCESS_STATUSES), sa.or_(rows.c.next_at.is_(None), rows.c.next_at >= t0))
-            .subquery("access")
+            sa.select(rows.c.member_id, cohort, starts_at.label("i0"), ends_at.label("i1"))
+            .select_from(rows.join(members, sa.and_(mb.account_id == request.account_id, mb.id == rows.c.member_id)))
+            .where(
+                *in_cohort,
+                rows.c.status.in_(ACCESS_STATUSES),
+                sa.or_(rows.c.next_at.is_(None), rows.c.next_at >= t0),
+            )
+            .cte("access")
+            .prefix_with("MATERIALIZED")
         )
-        expanded = expand_range([access.c.member_id], access, access.c.i0, access.c.i1, dialect, (first, last))
-        active = sa.select(expanded.subquery("expanded")).distinct().subquery("active_buckets")
+        expanded = expand_range(
+            [access.c.member_id, access.c.cohort], access, access.c.i0, access.c.i1, dialect, (first, last)
+        ).subquery("expanded")
         counts = (
-            sa.select(cohorts.c.cohort, active.c.i, sa.func.count().label("active"))
-            .select_from(active.join(cohorts, cohorts.c.member_id == active.c.member_id))
-            .where(active.c.i >= cohorts.c.cohort)
-            .group_by(cohorts.c.cohort, active.c.i)
+            sa.select(expanded.c.cohort, expanded.c.i, sa.func.count(sa.distinct(expanded.c.member_id)).label("active"))
+            .where(expanded.c.i >= expanded.c.cohort)
+            .group_by(expanded.c.cohort, expanded.c.i)
         )
-        sizes = sa.select(cohorts.c.cohort, sa.func.count().label("size")).group_by(cohorts.c.cohort)
-        active_frame = fetch_frame(conn, counts, ["cohort", "i", "active"])
-        size_frame = fetch_frame(conn, sizes, ["cohort", "cohort_size"])
+        sizes = (
+            sa.select(cohort, sa.literal(-1).label("i"), sa.func.count().label("active"))
+            .where(*in_cohort)
+            .group_by(cohort)
+        )
+        both = fetch_frame(conn, sa.union_all(counts, sizes), ["cohort", "i", "active"]).astype("int64")
+    size_frame = both[both["i"] == -1].rename(columns={"active": "cohort_size"})[["cohort", "cohort_size"]]
+    active_frame = both[both["i"] >= 0]
     grid = [(int(cohort), i) for cohort in size_frame["cohort"] for i in range(int(cohort), last + 1)]
     out = pd.DataFrame(grid, columns=["cohort", "i"])
     out = out.merge(size_frame.astype({"cohort": "int64"}), on="cohort", how="left")

@@ -15,7 +15,8 @@ into the bucket's first day. :func:`epoch_bucket` counts fixed-length UTC slices
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -26,7 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
 from analytics.errors import MetricError
-from analytics.store.types import datetime_to_epoch_us
+from analytics.store.types import UTCDateTime, datetime_to_epoch_us, epoch_us_to_datetime
 
 __all__ = [
     "GRAINS",
@@ -36,6 +37,7 @@ __all__ = [
     "bucket_index",
     "bucket_index_to_date",
     "bucket_start",
+    "correlated_lookups",
     "date_bucket_index",
     "day_number",
     "days_between",
@@ -45,6 +47,7 @@ __all__ = [
     "fetch_frame",
     "int_div",
     "local_date",
+    "metric_connection",
     "to_dates",
 ]
 
@@ -66,12 +69,16 @@ def _zone(tz: str) -> ColumnElement[Any]:
 
 
 def epoch_seconds(col: Any, dialect: str) -> ColumnElement[Any]:
-    """Seconds since 1970-01-01 UTC (a number) of a timestamp expression."""
+    """Seconds since 1970-01-01 UTC of a timestamp expression, as a double on every engine.
+
+    (PostgreSQL's ``extract`` gives ``numeric``, which drivers hand back as slow ``Decimal`` objects; microsecond
+    instants of this era fit a double exactly enough for durations and recency.)
+    """
     if dialect == "sqlite":
         return sa.cast(col, sa.BigInteger) / 1_000_000
     if dialect == "duckdb":
         return sa.func.epoch(col)
-    return sa.extract("epoch", col)
+    return sa.cast(sa.extract("epoch", col), sa.Float)
 
 
 def add_days(col: Any, days: Any, dialect: str) -> ColumnElement[Any]:
@@ -197,6 +204,12 @@ def expand_range(
     )
 
 
+def correlated_lookups(dialect: str) -> bool:
+    """Whether "the first event of member M after t" is fastest as a correlated index lookup per row (SQLite,
+    PostgreSQL: nested loops over a b-tree) rather than as a join then ``GROUP BY`` (DuckDB: hash joins)."""
+    return dialect != "duckdb"
+
+
 def to_dates(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
     """Turn calendar columns returned by :func:`bucket_start`/:func:`local_date` into ``datetime64``."""
     for name in columns:
@@ -236,36 +249,113 @@ def _local_epoch_seconds(col: Any, dialect: str, tz: str) -> ColumnElement[Any]:
     return sa.extract("epoch", sa.func.timezone(_zone(tz), col))
 
 
+def _instant(value: datetime, dialect: str) -> ColumnElement[Any]:
+    """A bound instant comparable with a UTCDateTime column (epoch microseconds on SQLite)."""
+    if dialect == "sqlite":
+        return sa.literal(datetime_to_epoch_us(value), sa.BigInteger)
+    return sa.literal(value, UTCDateTime())
+
+
+def _span(within: tuple[datetime, datetime] | None) -> bool:
+    return within is not None and within[0] < within[1]
+
+
 def day_number(
     col: Any, dialect: str, tz: str = "UTC", within: tuple[datetime, datetime] | None = None
 ) -> ColumnElement[Any]:
     """Whole days since 1970-01-01 of the instant's calendar date in ``tz`` (an integer on every engine).
 
-    ``within``: see :func:`local_date`.
+    ``within``: see :func:`local_date` (on SQLite and DuckDB the day is then integer arithmetic on the epoch
+    per UTC-offset piece of the span).
     """
     if dialect == "sqlite":
         if tz == "UTC":
             return int_div(col, _US_PER_DAY, dialect)
-        return sa.cast(sa.func.julianday(local_date(col, dialect, tz, within)) - _num(2440587.5), sa.BigInteger)
-    return sa.cast(sa.func.floor(_local_epoch_seconds(col, dialect, tz) / _num(86400)), sa.BigInteger)
+        exact = sa.cast(sa.func.julianday(local_date(col, dialect, tz)) - _num(2440587.5), sa.BigInteger)
+        epoch_us: Any = sa.cast(col, sa.BigInteger)
+    else:
+        exact = sa.cast(sa.func.floor(_local_epoch_seconds(col, dialect, tz) / _num(86400)), sa.BigInteger)
+        if dialect != "duckdb" or tz == "UTC":
+            return exact
+        epoch_us = sa.func.epoch_us(col)
+    if within is None or not _span(within):
+        return exact
+    whens = [
+        (
+            sa.and_(col >= _instant(start, dialect), col < _instant(end, dialect)),
+            int_div(epoch_us + sa.literal(offset // _MICROSECOND, sa.BigInteger), _US_PER_DAY, dialect),
+        )
+        for start, end, offset in _offset_pieces(tz, within[0], within[1])
+    ]
+    return sa.case(*whens, else_=exact)
+
+
+def _offset_pieces(tz: str, lo: datetime, hi: datetime) -> list[tuple[datetime, datetime, timedelta]]:
+    """:func:`_offset_segments` as (start, end, UTC offset) datetimes."""
+    return [
+        (epoch_us_to_datetime(start), epoch_us_to_datetime(end), timedelta(microseconds=offset))
+        for start, end, offset in _offset_segments(tz, lo, hi)
+    ]
 
 
 def _month_index(
     col: Any, dialect: str, tz: str, within: tuple[datetime, datetime] | None = None
 ) -> ColumnElement[Any]:
-    """Months since 1970-01 of the instant's calendar month in ``tz``: ``(year − 1970) × 12 + month − 1``."""
+    """Months since 1970-01 of the instant's calendar month in ``tz``: ``(year − 1970) × 12 + month − 1``.
+
+    With ``within``, instants of the span are compared with the months' first instants (plain comparisons instead
+    of time-zone conversions and date formatting, which cost more than the rest of a query on SQLite and DuckDB).
+    """
     if dialect == "sqlite":
-        day = local_date(col, dialect, tz, within)
+        day = local_date(col, dialect, tz)
         year = sa.cast(sa.func.substr(day, _num(1), _num(4)), sa.Integer)
         month = sa.cast(sa.func.substr(day, _num(6), _num(2)), sa.Integer)
     else:
         if dialect == "duckdb":  # a naive TIMESTAMP holding UTC
             local = col if tz == "UTC" else sa.func.timezone(_zone(tz), sa.func.timezone("UTC", col))
+            if tz != "UTC" and within is not None and _span(within):
+                # inside the span: the UTC offset per piece instead of an ICU time-zone conversion per row
+                local = sa.case(
+                    *[
+                        (
+                            sa.and_(col >= _instant(start, dialect), col < _instant(end, dialect)),
+                            col + sa.func.to_microseconds(sa.literal(offset // _MICROSECOND, sa.BigInteger)),
+                        )
+                        for start, end, offset in _offset_pieces(tz, within[0], within[1])
+                    ],
+                    else_=local,
+                )
         else:  # timestamptz: extract() would use the session time zone, so always convert explicitly
             local = sa.func.timezone(_zone(tz), col)
         year = sa.cast(sa.extract("year", local), sa.Integer)
         month = sa.cast(sa.extract("month", local), sa.Integer)
-    return (year - _num(1970)) * _num(12) + month - _num(1)
+    exact = (year - _num(1970)) * _num(12) + month - _num(1)
+    if within is None or not _span(within) or dialect != "sqlite":
+        return exact
+    zone = ZoneInfo(tz)
+    lo, hi = within
+    first = lo.astimezone(zone).date().replace(day=1)
+    bounds: list[datetime] = []  # the end of each month of the span (the last one clipped to hi)
+    indexes: list[int] = []
+    while True:
+        nxt = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+        bound = datetime.combine(nxt, datetime.min.time(), tzinfo=zone)
+        bounds.append(min(bound, hi))
+        indexes.append((first.year - 1970) * 12 + first.month - 1)
+        if bound >= hi:
+            break
+        first = nxt
+
+    def search(low: int, high: int) -> Any:
+        """Months low … high−1 as a balanced tree of comparisons (about log2(months) per row)."""
+        if high - low == 1:
+            return sa.literal(indexes[low])
+        middle = (low + high) // 2
+        return sa.case((col < _instant(bounds[middle - 1], dialect), search(low, middle)), else_=search(middle, high))
+
+    return sa.case(
+        (col < _instant(lo, dialect), exact), (col >= _instant(hi, dialect), exact), else_=search(0, len(bounds))
+    )
 
 
 def bucket_index(
@@ -316,16 +406,31 @@ def fetch_frame(conn: sa.Connection, statement: sa.Executable, columns: Sequence
     """Run ``statement`` and return its rows as a DataFrame (column names from the statement unless given).
 
     On DuckDB the frame comes straight from the native cursor (``df()``) instead of Python rows: fetching row by
-    row through the DB-API costs several times the query itself on large results. Result type processing is
-    skipped, so select plain numbers, strings or epoch seconds, not ``UTCDateTime`` values.
+    row through the DB-API costs several times the query itself on large results. Elsewhere the DB-API cursor's
+    plain tuples are used (SQLAlchemy ``Row`` objects make pandas probe each row's attributes). Result type
+    processing is skipped either way, so select plain numbers, strings or epoch seconds, not ``UTCDateTime``.
     """
     result = conn.execute(statement)
     names = list(result.keys())
     if conn.dialect.name == "duckdb":
         frame = result.cursor.df()
-        result.close()
     else:
-        frame = pd.DataFrame(result.fetchall(), columns=names)
+        frame = pd.DataFrame.from_records(result.cursor.fetchall(), columns=names, coerce_float=False)
+    result.close()
     if columns is not None:
         frame.columns = list(columns)
     return frame
+
+
+@contextmanager
+def metric_connection(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """A connection for analytical metric queries.
+
+    On PostgreSQL the JIT compiler is switched off for the transaction (``SET LOCAL jit = off``): metric queries
+    run for well under a second, and compiling them costs more than it saves (the planner's row estimates for
+    window pipelines are far off, so it often decides to compile). Other engines need nothing.
+    """
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("SET LOCAL jit = off"))
+        yield conn

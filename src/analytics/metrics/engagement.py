@@ -419,7 +419,9 @@ def top_members(
             sa.select(
                 e.c.member_id,
                 sa.func.count().label("events"),
-                sa.func.count(sa.distinct(day_number(e.c.occurred_at, d, window.tz))).label("active_days"),
+                sa.func.count(sa.distinct(day_number(e.c.occurred_at, d, window.tz, window.within))).label(
+                    "active_days"
+                ),
             )
             .where(event_filter(account_id, window.start_utc, window.end_utc, kinds))
             .group_by(e.c.member_id)

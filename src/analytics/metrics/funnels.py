@@ -25,7 +25,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from analytics.errors import MetricError
-from analytics.metrics.dialect import add_seconds, bucket_index, bucket_index_to_date, epoch_seconds, fetch_frame
+from analytics.metrics.aggregates import median_by
+from analytics.metrics.dialect import (
+    add_seconds,
+    bucket_index,
+    bucket_index_to_date,
+    correlated_lookups,
+    epoch_seconds,
+    fetch_frame,
+)
 from analytics.metrics.events import (
     CHECKOUT_START,
     FUNNEL_VIEW,
@@ -157,7 +165,8 @@ def _funnel_statement(
     entry_filter = event_filter(account_id, start_utc, end_utc, [kinds[0]])
     group: list[sa.ColumnElement[object]] = []
     if grain is not None:
-        group.append(bucket_index(e.c.occurred_at, grain, dialect, tz).label("g"))
+        within = (start_utc, end_utc) if start_utc is not None and end_utc is not None else None
+        group.append(bucket_index(e.c.occurred_at, grain, dialect, tz, within).label("g"))
     if breakdown is None:
         s1 = (
             sa.select(e.c.member_id, *group, sa.func.min(e.c.occurred_at).label("t1"))
@@ -180,84 +189,72 @@ def _funnel_statement(
         )
         keep = [ranked.c.g] if grain is not None else []
         s1 = sa.select(ranked.c.member_id, *keep, ranked.c.t1, ranked.c.bd).where(ranked.c.rn == 1).cte("s1")
-    carry = [c for c in s1.c if c.name not in ("member_id", "t1")]
+    carry = [c.name for c in s1.c if c.name not in ("member_id", "t1")]
     prev: sa.CTE = s1
-    prev_t = s1.c.t1
-    chain: list[sa.CTE] = [s1]
     for k, kind in enumerate(kinds[1:], start=2):
-        ev = e.alias(f"e{k}")
-        deadline = add_seconds(prev.c.t1, seconds, dialect)
-        cols = [prev.c.member_id, *[prev.c[c.name] for c in carry], prev.c.t1]
-        cols += [prev.c[f"t{j}"] for j in range(2, k)]
-        step = (
-            sa.select(*cols, sa.func.min(ev.c.occurred_at).label(f"t{k}"))
-            .select_from(
-                prev.join(
-                    ev,
-                    sa.and_(
-                        ev.c.account_id == account_id,
-                        ev.c.member_id == prev.c.member_id,
-                        ev.c.kind == kind,
-                        ev.c.occurred_at > prev_t,
-                        ev.c.occurred_at <= deadline,
-                    ),
-                )
+        reached = _reached(dialect, account_id, kind, prev, k, seconds)
+        cols = [prev.c.member_id, *[prev.c[c] for c in carry], *[prev.c[f"t{j}"] for j in range(1, k)]]
+        if correlated_lookups(dialect):
+            stmt = sa.select(*cols, reached.label(f"t{k}"))
+        else:
+            ev = activity_events.alias(f"e{k}")
+            stmt = (
+                sa.select(*cols, sa.func.min(ev.c.occurred_at).label(f"t{k}"))
+                .select_from(prev.outerjoin(ev, _step_match(dialect, account_id, kind, ev, prev, k, seconds)))
+                .group_by(*cols)
             )
-            .group_by(*cols)
-            .cte(f"s{k}")
-        )
-        chain.append(step)
-        prev, prev_t = step, step.c[f"t{k}"]
-    return _aggregate(dialect, chain, carry, kinds, medians)
+        prev = stmt.cte(f"s{k}").prefix_with("MATERIALIZED")
+    return _aggregate(dialect, prev, carry, len(kinds), medians)
 
 
-def _aggregate(
-    dialect: str, chain: list[sa.CTE], carry: Sequence[sa.ColumnElement[Any]], kinds: list[str], medians: bool
-) -> sa.CompoundSelect:
-    """Members per step (and median gap to the previous step) per period/breakdown: one small part per step."""
+def _step_match(
+    dialect: str, account_id: str, kind: str, ev: Any, prev: sa.CTE, k: int, seconds: int
+) -> sa.ColumnElement[bool]:
+    """An event of ``kind`` of the same member after step k−1 and within the window from step 1."""
+    return sa.and_(
+        ev.c.account_id == account_id,
+        ev.c.kind == kind,
+        ev.c.member_id == prev.c.member_id,
+        ev.c.occurred_at > prev.c[f"t{k - 1}"],
+        ev.c.occurred_at <= add_seconds(prev.c.t1, seconds, dialect),
+    )
+
+
+def _reached(dialect: str, account_id: str, kind: str, prev: sa.CTE, k: int, seconds: int) -> sa.ColumnElement[Any]:
+    """``t_k`` as a correlated lookup: the first matching event, only for members who reached step k−1."""
+    ev = activity_events.alias(f"e{k}")
+    first = (
+        sa.select(sa.func.min(ev.c.occurred_at))
+        .where(_step_match(dialect, account_id, kind, ev, prev, k, seconds))
+        .scalar_subquery()
+    )
+    return sa.case((prev.c[f"t{k - 1}"].is_not(None), first))
+
+
+def _aggregate(dialect: str, final: sa.CTE, carry: list[str], steps: int, medians: bool) -> sa.CompoundSelect:
+    """Members per step (and the median gap to the previous step) per period/breakdown, in long form."""
+    keys = [final.c[c] for c in carry]
     no_median = sa.cast(sa.null(), sa.Float)
-    s1 = chain[0]
     parts = [
-        sa.select(
-            *[s1.c[c.name] for c in carry],
-            sa.literal(1, sa.Integer).label("step"),
-            sa.func.count().label("n"),
-            no_median.label("m"),
-        )
-        .select_from(s1)
-        .group_by(*[s1.c[c.name] for c in carry])
+        sa.select(*keys, sa.literal(1, sa.Integer).label("step"), sa.func.count().label("n"), no_median.label("m"))
+        .select_from(final)
+        .group_by(*keys)
     ]
-    for k, step in enumerate(chain[1:], start=2):
-        keys = [step.c[c.name] for c in carry]
+    for k in range(2, steps + 1):
         if not medians:
             parts.append(
                 sa.select(
-                    *keys, sa.literal(k, sa.Integer).label("step"), sa.func.count().label("n"), no_median.label("m")
-                )
-                .select_from(step)
-                .group_by(*keys)
+                    *keys,
+                    sa.literal(k, sa.Integer).label("step"),
+                    sa.func.count(final.c[f"t{k}"]).label("n"),
+                    no_median.label("m"),
+                ).group_by(*keys)
             )
             continue
-        gap = epoch_seconds(step.c[f"t{k}"], dialect) - epoch_seconds(step.c[f"t{k - 1}"], dialect)
-        ranked = sa.select(
-            *keys,
-            gap.label("d"),
-            sa.func.row_number().over(partition_by=keys or None, order_by=gap).label("r"),
-            sa.func.count().over(partition_by=keys or None).label("c"),
-        ).subquery(f"rk{k}")
-        rkeys = [ranked.c[c.name] for c in carry]
-        # the middle one or two of the sorted gaps: 2·r ∈ [c, c + 2] (no integer division needed)
-        middle = sa.and_(2 * ranked.c.r >= ranked.c.c, 2 * ranked.c.r <= ranked.c.c + 2)
-        parts.append(
-            sa.select(
-                *rkeys,
-                sa.literal(k, sa.Integer).label("step"),
-                sa.func.count().label("n"),
-                sa.cast(sa.func.avg(sa.case((middle, ranked.c.d))), sa.Float).label("m"),
-            )
-            .select_from(ranked)
-            .group_by(*rkeys)
-        )
+        gap = epoch_seconds(final.c[f"t{k}"], dialect) - epoch_seconds(final.c[f"t{k - 1}"], dialect)
+        gaps = sa.select(*keys, gap.label("d")).where(final.c[f"t{k}"].is_not(None)).subquery(f"gaps{k}")
+        med = median_by(gaps, "d", carry, "m").subquery(f"med{k}")
+        parts.append(sa.select(*[med.c[c] for c in carry], sa.literal(k, sa.Integer).label("step"), med.c.n, med.c.m))
     return sa.union_all(*parts)
 
 

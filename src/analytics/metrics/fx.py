@@ -22,6 +22,7 @@ import sqlalchemy as sa
 
 from analytics.errors import MetricError
 from analytics.metrics.request import MetricRequest, bucket_frame
+from analytics.metrics.series import fetch_frame
 from analytics.store.money import CURRENCY_EXPONENTS
 from analytics.store.schema import fx_rates
 
@@ -34,78 +35,103 @@ class RateTable:
     def __init__(self, reporting: str, frame: pd.DataFrame) -> None:
         self.reporting = reporting
         self.frame = frame.sort_values(["currency", "rate_date"]).reset_index(drop=True)
+        self._series = {
+            str(code): (
+                part["rate_date"].to_numpy(dtype="datetime64[ns]"),
+                part["rate"].to_numpy(dtype="float64"),
+            )
+            for code, part in self.frame.groupby("currency", sort=False)
+        }
 
-    def rates(self, currencies: pd.Series, days: pd.Series) -> np.ndarray:
-        """The rate into the reporting currency for each (currency, day) pair (1.0 for the reporting currency)."""
-        out = np.ones(len(currencies), dtype="float64")
-        cur = currencies.to_numpy()
-        day = pd.to_datetime(days).to_numpy(dtype="datetime64[ns]")
+    def factors(self, currencies: pd.Series | np.ndarray, days: pd.Series | np.ndarray) -> np.ndarray:
+        """Minor units of a currency → minor units of the reporting currency, per (currency, day) pair.
+
+        The rate is the latest dated on or before the day, times the difference of the currencies' minor-unit
+        exponents; NaN where no rate is known (see :func:`convert_amounts`).
+        """
+        cur = np.asarray(currencies, dtype=object)
+        day = np.asarray(pd.to_datetime(days), dtype="datetime64[ns]")
+        out = np.full(len(cur), np.nan)
+        exp_rep = CURRENCY_EXPONENTS.get(self.reporting, 2)
         for code in pd.unique(cur):
-            if code == self.reporting:
-                continue
             mask = cur == code
-            table = self.frame[self.frame["currency"] == code]
-            dates = table["rate_date"].to_numpy(dtype="datetime64[ns]")
+            if code == self.reporting:
+                out[mask] = 1.0
+                continue
+            scale = 10.0 ** (exp_rep - CURRENCY_EXPONENTS.get(str(code), 2))
+            dates, rates = self._series.get(str(code), (np.array([], dtype="datetime64[ns]"), np.array([])))
             pos = np.searchsorted(dates, day[mask], side="right") - 1
-            if len(dates) == 0 or (pos < 0).any():
-                first = pd.Timestamp(day[mask][pos < 0].min() if len(dates) else day[mask].min()).date()
-                raise MetricError(
-                    f"no exchange rate from {code} to {self.reporting} on or before {first}; add rows to fx_rates "
-                    f"(rate_date, currency={code!r}, quote_currency={self.reporting!r}, rate) or report in {code}"
-                )
-            out[mask] = table["rate"].to_numpy(dtype="float64")[pos]
+            found = np.where(pos >= 0, rates[np.clip(pos, 0, None)] if len(rates) else np.nan, np.nan)
+            out[mask] = found * scale
         return out
 
+    def missing(self, currencies: np.ndarray, days: np.ndarray) -> MetricError:
+        """The error for amounts without a rate (names the first currency and day)."""
+        code, day = currencies[0], pd.Timestamp(days[0]).date()
+        return MetricError(
+            f"no exchange rate from {code} to {self.reporting} on or before {day}; add rows to fx_rates "
+            f"(rate_date, currency={code!r}, quote_currency={self.reporting!r}, rate) or report in {code}"
+        )
 
-def load_rates(bind: sa.Engine | sa.Connection, currencies: Iterable[str], reporting: str, last_day: date) -> RateTable:
-    """Every stored rate (direct or inverse) from ``currencies`` into ``reporting`` dated on or before ``last_day``."""
+
+def load_rates(
+    bind: sa.Engine | sa.Connection,
+    currencies: Iterable[str],
+    reporting: str,
+    last_day: date,
+    first_day: date | None = None,
+) -> RateTable:
+    """Stored rates (direct or inverse) from ``currencies`` into ``reporting`` dated on or before ``last_day``.
+
+    With ``first_day``, only rates from a month before it are read (rates are usually daily), unless a currency
+    has none that early, in which case all of its older rates are read.
+    """
     wanted = sorted({c for c in currencies if c and c != reporting})
     frame = pd.DataFrame({"rate_date": pd.Series(dtype="datetime64[ns]"), "currency": [], "rate": []})
-    if wanted:
-        r = fx_rates.c
-        query = sa.select(r.rate_date, r.currency, r.quote_currency, r.rate).where(
-            r.rate_date <= last_day,
-            sa.or_(
-                sa.and_(r.currency.in_(wanted), r.quote_currency == reporting),
-                sa.and_(r.currency == reporting, r.quote_currency.in_(wanted)),
-            ),
-        )
-        if isinstance(bind, sa.Engine):
-            with bind.connect() as conn:
-                rows = conn.execute(query).all()
-        else:
-            rows = bind.execute(query).all()
-        raw = pd.DataFrame(rows, columns=["rate_date", "currency", "quote_currency", "rate"])
-        direct = raw[raw["quote_currency"] == reporting]
-        inverse = raw[raw["currency"] == reporting]
-        frame = pd.concat(
-            [
-                pd.DataFrame(
-                    {
-                        "rate_date": direct["rate_date"],
-                        "currency": direct["currency"],
-                        "rate": direct["rate"].map(float),
-                    }
-                ),
-                pd.DataFrame(
-                    {
-                        "rate_date": inverse["rate_date"],
-                        "currency": inverse["quote_currency"],
-                        "rate": 1.0 / inverse["rate"].map(float),
-                    }
-                ),
-            ]
-        )
-        frame["rate_date"] = pd.to_datetime(frame["rate_date"]).astype("datetime64[ns]")
-        # a direct rate wins over an inverse one for the same day
-        frame = frame.drop_duplicates(["currency", "rate_date"], keep="first")
+    if not wanted:
+        return RateTable(reporting, frame)
+    r = fx_rates.c
+    pairs = sa.or_(
+        sa.and_(r.currency.in_(wanted), r.quote_currency == reporting),
+        sa.and_(r.currency == reporting, r.quote_currency.in_(wanted)),
+    )
+    columns = ["rate_date", "currency", "quote_currency", "rate"]
+    # the rate as a float in SQL: it is used as a float, and parsing exact decimals row by row costs more
+    rate = sa.cast(r.rate, sa.Float)
+    query = sa.select(r.rate_date, r.currency, r.quote_currency, rate).where(r.rate_date <= last_day, pairs)
+    if first_day is not None:
+        since = first_day - timedelta(days=31)
+        raw = fetch_frame(bind, query.where(r.rate_date >= since), columns)
+        early = raw[pd.to_datetime(raw["rate_date"]) <= pd.Timestamp(first_day)]
+        covered = set(early["currency"]) | set(early["quote_currency"])
+        if not set(wanted) <= covered:
+            raw = fetch_frame(bind, query, columns)
+    else:
+        raw = fetch_frame(bind, query, columns)
+    direct = raw[raw["quote_currency"] == reporting]
+    inverse = raw[raw["currency"] == reporting]
+    rates = pd.to_numeric(raw["rate"].astype("float64"))
+    frame = pd.DataFrame(
+        {
+            "rate_date": pd.concat([direct["rate_date"], inverse["rate_date"]]),
+            "currency": pd.concat([direct["currency"], inverse["quote_currency"]]),
+            "rate": pd.concat([rates[direct.index], 1.0 / rates[inverse.index]]),
+        }
+    )
+    frame["rate_date"] = pd.to_datetime(frame["rate_date"]).astype("datetime64[ns]")
+    # a direct rate wins over an inverse one for the same day
+    frame = frame.drop_duplicates(["currency", "rate_date"], keep="first")
     return RateTable(reporting, frame)
 
 
-def _scale(currencies: pd.Series, reporting: str) -> np.ndarray:
-    exp_rep = CURRENCY_EXPONENTS.get(reporting, 2)
-    exps = currencies.map(lambda c: CURRENCY_EXPONENTS.get(c, 2)).to_numpy(dtype="int64")
-    return np.power(10.0, exp_rep - exps)
+def _apply(
+    amounts: np.ndarray, factor: np.ndarray, currencies: np.ndarray, days: np.ndarray, table: RateTable
+) -> np.ndarray:
+    """Round amounts × factor half to even; a non-zero amount without a rate is an error (a zero needs none)."""
+    bad = np.isnan(factor) & (amounts != 0)
+    if bad.any():
+        raise table.missing(currencies[bad], days[bad])
+    return np.rint(np.where(amounts != 0, amounts * np.nan_to_num(factor), 0.0)).astype("int64")
 
 
 def convert_amounts(amounts: pd.Series, currencies: pd.Series, days: pd.Series, table: RateTable) -> pd.Series:
@@ -116,14 +142,10 @@ def convert_amounts(amounts: pd.Series, currencies: pd.Series, days: pd.Series, 
     MetricError
         A non-zero amount has no rate on or before its day (the message says which rows to add to ``fx_rates``).
     """
-    raw = amounts.to_numpy(dtype="float64")
-    values = np.zeros(len(raw))
-    nonzero = raw != 0  # a zero needs no rate (so an empty opening balance needs no rate before the period)
-    if nonzero.any():
-        cur, when = currencies[nonzero], pd.Series(np.asarray(days)[nonzero])
-        factor = table.rates(cur, when) * _scale(cur, table.reporting)
-        values[nonzero] = np.rint(raw[nonzero] * factor)
-    return pd.Series(values.astype("int64"), index=amounts.index)
+    cur = np.asarray(currencies, dtype=object)
+    day = np.asarray(pd.to_datetime(days), dtype="datetime64[ns]")
+    values = _apply(amounts.to_numpy(dtype="float64"), table.factors(cur, day), cur, day, table)
+    return pd.Series(values, index=amounts.index)
 
 
 def convert_rollforward(
@@ -140,13 +162,23 @@ def convert_rollforward(
     ``group_cols`` (which must include ``period_start``) with ``currency`` = the reporting currency.
     """
     out = frame.copy()
-    before = out["first_day"] - timedelta(days=1)
-    out["mrr_start_minor"] = convert_amounts(out["mrr_start_minor"], out["currency"], before, table)
-    out["mrr_end_minor"] = convert_amounts(out["mrr_end_minor"], out["currency"], out["last_day"], table)
-    for col in movement_cols:
-        out[col] = convert_amounts(out[col], out["currency"], out["last_day"], table)
+    cur = out["currency"].to_numpy(dtype=object)
+    if (cur != table.reporting).any():
+        before = np.asarray(out["first_day"] - timedelta(days=1), dtype="datetime64[ns]")
+        last = np.asarray(out["last_day"], dtype="datetime64[ns]")
+        start_factor, end_factor = table.factors(cur, before), table.factors(cur, last)
+        out["mrr_start_minor"] = _apply(out["mrr_start_minor"].to_numpy("float64"), start_factor, cur, before, table)
+        for col in ["mrr_end_minor", *movement_cols]:
+            out[col] = _apply(out[col].to_numpy("float64"), end_factor, cur, last, table)
     sums = ["mrr_start_minor", *movement_cols, "mrr_end_minor", *count_cols]
-    agg = out.groupby(list(group_cols), sort=True, dropna=False)[sums].sum().reset_index()
+    n_buckets = int(frame.attrs.get("n_buckets", 0))
+    if n_buckets and set(group_cols) == {"period_start", "first_day", "last_day"}:
+        # a dense grid (one block of buckets per currency): sum the blocks
+        agg = out[list(group_cols)].iloc[:n_buckets].reset_index(drop=True)
+        for col in sums:
+            agg[col] = out[col].to_numpy(dtype="int64").reshape(-1, n_buckets).sum(axis=0)
+    else:
+        agg = out.groupby(list(group_cols), sort=True, dropna=False)[sums].sum().reset_index()
     agg["currency"] = table.reporting
     signed = {"new_minor": 1, "expansion_minor": 1, "reactivation_minor": 1, "contraction_minor": -1, "churn_minor": -1}
     moved = sum(agg[c] * signed[c] for c in movement_cols if c in signed)

@@ -29,6 +29,7 @@ __all__ = [
     "StateScope",
     "Value",
     "access_flag",
+    "bucket_of",
     "membership_deltas",
     "mrr_contribution",
     "scope_for",
@@ -52,6 +53,7 @@ class StateScope:
     ``changing_keys`` are those that can change within one membership (they need two legs per change).
     ``currency`` is a key only when the account has more than one currency; otherwise every amount is in
     ``default_currency`` (the account's reporting currency, also assumed for rows without a currency).
+    ``reporting_currency`` is the currency results are converted into (the request's, else the account's).
     Rows at or after ``t1`` are ignored; rows before ``t0`` get a NULL bucket (they only build the opening state).
     """
 
@@ -65,6 +67,7 @@ class StateScope:
     policies: Policies
     default_currency: str = "usd"
     changing_keys: tuple[str, ...] = ()
+    reporting_currency: str = "usd"
 
     def __post_init__(self) -> None:
         bad = [k for k in self.keys if k not in _KEY_COLUMNS]
@@ -121,6 +124,15 @@ def scope_for(
         policies=request.policies,
         default_currency=(low if low is not None and low == high else account.reporting_currency),
         changing_keys=changing,
+        reporting_currency=request.reporting_currency or account.reporting_currency,
+    )
+
+
+def bucket_of(at: Any, scope: StateScope) -> ColumnElement[Any]:
+    """The bucket (first day, account time zone) of an instant of the period; NULL before the period."""
+    return sa.case(
+        (at >= scope.t0, bucket_start(at, scope.grain, scope.dialect, scope.tz, (scope.t0, scope.t1))),
+        else_=sa.null(),
     )
 
 
@@ -243,13 +255,7 @@ def membership_deltas(scope: StateScope, value: Value = "mrr", *, delinquency: b
 def _delta_legs(
     scope: StateScope, rows: sa.CTE, keys: dict[str, Any], changing: list[str], delinquency: bool, value: str
 ) -> sa.CTE:
-    bucket = sa.case(
-        (
-            rows.c.changed_at >= scope.t0,
-            bucket_start(rows.c.changed_at, scope.grain, scope.dialect, scope.tz, (scope.t0, scope.t1)),
-        ),
-        else_=sa.null(),
-    ).label("bucket")
+    bucket = bucket_of(rows.c.changed_at, scope).label("bucket")
     base = [rows.c.member_id, rows.c.membership_id, rows.c.changed_at, rows.c.ord, bucket]
     extra = [rows.c.dunning] if delinquency else []
     previous = sa.func.coalesce(rows.c.pv, 0)

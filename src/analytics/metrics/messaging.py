@@ -106,7 +106,7 @@ def messaging_rates(
         replied = sa.and_(m.c.status.in_(base), replied_exists)
         keys: list[sa.ColumnElement[object]] = []
         if grain is not None:
-            keys.append(bucket_index(m.c.sent_at, grain, d, w.tz).label("bucket"))
+            keys.append(bucket_index(m.c.sent_at, grain, d, w.tz, w.within).label("bucket"))
         if by is not None:
             keys.append(_BY[by])
         inner = (

@@ -17,6 +17,7 @@ How a movement is found (ChartMogul's definitions, docs/metrics.md):
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pandas as pd
@@ -24,9 +25,9 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
 from analytics.metrics.catalog import metric
-from analytics.metrics.dialect import add_seconds, to_dates
+from analytics.metrics.dialect import add_seconds, metric_connection, to_dates
 from analytics.metrics.fx import convert_rollforward, load_rates
-from analytics.metrics.membership_state import StateScope, Value, membership_deltas, scope_for
+from analytics.metrics.membership_state import StateScope, Value, bucket_of, membership_deltas, scope_for
 from analytics.metrics.request import MetricRequest, account_settings
 from analytics.metrics.series import dense_grid, fetch_frame, running_state
 
@@ -62,63 +63,80 @@ _ROLLFORWARD_FORMULA = "MRR_end − MRR_start = new + expansion + reactivation �
 
 
 def customer_groups(
-    scope: StateScope, *, delinquency: bool = False, value: Value = "mrr", cohorts: bool = False
+    scope: StateScope,
+    *,
+    delinquency: bool = False,
+    value: Value = "mrr",
+    cohorts: bool = False,
+    periods: bool = False,
 ) -> sa.CTE:
     """A CTE with one row per customer movement group over the whole history before ``t1``.
 
     Columns: ``member_id``, the key columns, ``t`` (the group's last change), ``bucket`` (NULL before the period),
     ``prev`` and ``cur`` (customer MRR before and after the group), ``net`` = cur − prev, ``first`` (1 for the
-    customer's first group), ``last_in_bucket`` (1 for the customer's last group of its bucket) and, with
-    ``delinquency``, ``dunning`` (of the group's last change); with ``cohorts``, ``cohort`` (the bucket of the
+    customer's first group); with ``periods``, ``last_in_bucket`` (1 for the customer's last group of its bucket);
+    with ``delinquency``, ``dunning`` (of the group's last change); with ``cohorts``, ``cohort`` (the bucket of the
     customer's first group; NULL when that was before the period). With ``value="access"`` the amounts count the
     customer's memberships with access instead of MRR (so "customers" are members with access).
 
     Two passes over the customer's changes in time order: the first computes the running MRR (``cum``) and keeps
     the rows after which a group ends (the next change is more than the grouping window later, or in another
     bucket, or there is none); the second reads the group ends in order: a group's ``cur`` is its end's ``cum``
-    and its ``prev`` the previous end's ``cum``.
+    and its ``prev`` the previous end's ``cum``. Each window function is evaluated once (SQLite evaluates every
+    occurrence of a window expression separately).
     """
     d = membership_deltas(scope, value, delinquency=delinquency)
     keys = list(scope.keys)
+    two_legs = bool(scope.changing_keys)
 
     def window(src: Any) -> dict[str, Any]:
-        return {
-            "partition_by": [src.c.member_id, *[src.c[k] for k in keys]],
-            "order_by": [src.c.changed_at, src.c.membership_id, src.c.ord, src.c.leg],
-        }
+        # ord (the change row's id) is unique, so (changed_at, ord) orders a customer's changes completely; the
+        # closing leg of a key change shares its row's ord and sorts after the opening one.
+        order = [src.c.changed_at, src.c.ord, *([src.c.leg] if two_legs else [])]
+        return {"partition_by": [src.c.member_id, *[src.c[k] for k in keys]], "order_by": order}
 
-    carried = [d.c.member_id, *[d.c[k] for k in keys], d.c.changed_at, d.c.membership_id, d.c.ord, d.c.leg, d.c.bucket]
+    carried = [d.c.member_id, *[d.c[k] for k in keys], d.c.changed_at, d.c.ord, d.c.leg, d.c.bucket]
     extra = [d.c.dunning] if delinquency else []
     a = sa.select(
         *carried,
         *extra,
         sa.func.lead(d.c.changed_at, type_=d.c.changed_at.type).over(**window(d)).label("next_t"),
-        sa.func.lead(d.c.bucket).over(**window(d)).label("next_b"),
         sa.cast(sa.func.sum(d.c.delta).over(**window(d), rows=(None, 0)), sa.BigInteger).label("cum"),
     ).cte("customer_rows")
     gap = scope.policies.grouping_window_minutes * 60
+    # The next change's bucket is only computed when that change is within the grouping window (rare).
     ends_group = sa.or_(
         a.c.next_t.is_(None),
         a.c.next_t > add_seconds(a.c.changed_at, gap, scope.dialect),
-        a.c.next_b.is_distinct_from(a.c.bucket),
+        bucket_of(a.c.next_t, scope).is_distinct_from(a.c.bucket),
     )
-    last_rows = sa.select(a).where(ends_group).cte("customer_group_ends")
+    last_rows = (
+        sa.select(*[a.c[c.name] for c in [*carried, *extra]], a.c.cum).where(ends_group).cte("customer_group_ends")
+    )
     w = window(last_rows)
-    previous = sa.func.lag(last_rows.c.cum).over(**w)
-    g = sa.select(
-        last_rows.c.member_id,
-        *[last_rows.c[k] for k in keys],
-        last_rows.c.changed_at.label("t"),
-        last_rows.c.bucket,
-        sa.func.coalesce(previous, 0).label("prev"),
-        last_rows.c.cum.label("cur"),
-        (last_rows.c.cum - sa.func.coalesce(previous, 0)).label("net"),
-        sa.case((previous.is_(None), 1), else_=0).label("first"),
-        sa.case((sa.func.lead(last_rows.c.bucket).over(**w).is_distinct_from(last_rows.c.bucket), 1), else_=0).label(
-            "last_in_bucket"
-        ),
-        *([last_rows.c.dunning] if delinquency else []),
+    windowed = sa.select(
+        last_rows,
+        sa.func.lag(last_rows.c.cum).over(**w).label("prev_cum"),
+        *([sa.func.lead(last_rows.c.bucket).over(**w).label("next_bucket")] if periods else []),
         *([sa.func.first_value(last_rows.c.bucket).over(**w).label("cohort")] if cohorts else []),
+    ).cte("customer_group_windows")
+    prev = sa.func.coalesce(windowed.c.prev_cum, 0)
+    g = sa.select(
+        windowed.c.member_id,
+        *[windowed.c[k] for k in keys],
+        windowed.c.changed_at.label("t"),
+        windowed.c.bucket,
+        prev.label("prev"),
+        windowed.c.cum.label("cur"),
+        (windowed.c.cum - prev).label("net"),
+        sa.case((windowed.c.prev_cum.is_(None), 1), else_=0).label("first"),
+        *(
+            [sa.case((windowed.c.next_bucket.is_distinct_from(windowed.c.bucket), 1), else_=0).label("last_in_bucket")]
+            if periods
+            else []
+        ),
+        *([windowed.c.dunning] if delinquency else []),
+        *([windowed.c.cohort] if cohorts else []),
     )
     return g.cte("movement_groups")
 
@@ -214,7 +232,7 @@ def rollforward_table(
     members with access instead (the MRR columns then count memberships with access).
     """
     scope = scope_for(bind, request, split_currency=value == "mrr")
-    g = customer_groups(scope, value=value)
+    g = customer_groups(scope, value=value, periods=customer_periods)
     keys = list(scope.keys)
     if customer_periods:
         source, exprs = _customer_periods(g, keys)
@@ -246,7 +264,9 @@ def rollforward_table(
         "customers_end",
         *(PERIOD_COLUMNS if customer_periods else ()),
     ]
-    return grid[columns]
+    out = grid[columns]
+    out.attrs["reporting_currency"] = scope.reporting_currency
+    return out
 
 
 def in_reporting_currency(bind: sa.Engine | sa.Connection, request: MetricRequest, table: pd.DataFrame) -> pd.DataFrame:
@@ -256,8 +276,10 @@ def in_reporting_currency(bind: sa.Engine | sa.Connection, request: MetricReques
         out = table.copy()
         out["fx_minor"] = 0
         return out
-    reporting = request.reporting_currency or account_settings(bind, request.account_id).reporting_currency
-    rates = load_rates(bind, table["currency"].unique(), reporting, request.end)
+    reporting = table.attrs.get("reporting_currency") or (
+        request.reporting_currency or account_settings(bind, request.account_id).reporting_currency
+    )
+    rates = load_rates(bind, table["currency"].unique(), reporting, request.end, request.start - timedelta(days=1))
     group_cols = ["period_start", "first_day", "last_day", *[b for b in request.breakdowns if b in ("plan", "product")]]
     return convert_rollforward(
         table, group_cols, rates, MOVEMENT_COLUMNS, ("customers_start", *COUNT_COLUMNS, "customers_end")
@@ -284,7 +306,7 @@ def mrr_movements(engine: sa.Engine, request: MetricRequest) -> pd.DataFrame:
     and is new or reactivated in B).
     """
     request.only_breakdowns("mrr_movements", ("product", "plan", "currency"))
-    with engine.connect() as conn:
+    with metric_connection(engine) as conn:
         table = rollforward_table(conn, request)
         out = in_reporting_currency(conn, request, table)
     keys = [b for b in ("product", "plan") if b in request.breakdowns]
@@ -321,7 +343,7 @@ def mrr_movement_log(engine: sa.Engine, request: MetricRequest) -> pd.DataFrame:
     last change of the group.
     """
     request.only_breakdowns("mrr_movement_log", ("product", "plan", "currency"))
-    with engine.connect() as conn:
+    with metric_connection(engine) as conn:
         scope = scope_for(conn, request)
         g = customer_groups(scope)
         keys = list(scope.keys)

@@ -76,14 +76,19 @@ def cohort_retention(
         d = conn.dialect.name
         e = activity_events
         act = (
-            sa.select(e.c.member_id, bucket_index(e.c.occurred_at, "month", d, tz).label("m"))
+            sa.select(
+                e.c.member_id, bucket_index(e.c.occurred_at, "month", d, tz, (window.start_utc, until)).label("m")
+            )
             .where(event_filter(account_id, None if cohort_by == "first_event" else window.start_utc, until, kinds))
             .distinct()
             .cte("act")
         )
         if cohort_by == "join":
             mem = (
-                sa.select(members.c.id.label("member_id"), bucket_index(member_join_time(), "month", d, tz).label("c"))
+                sa.select(
+                    members.c.id.label("member_id"),
+                    bucket_index(member_join_time(), "month", d, tz, window.within).label("c"),
+                )
                 .where(
                     members.c.account_id == account_id,
                     member_join_time() >= window.start_utc,

@@ -13,6 +13,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from analytics.metrics.catalog import metric
+from analytics.metrics.dialect import metric_connection
 from analytics.metrics.fx import convert_amounts, load_rates
 from analytics.metrics.membership_state import membership_deltas, scope_for
 from analytics.metrics.movements import MOVEMENT_POLICIES, in_reporting_currency, rollforward_table, with_currency
@@ -46,7 +47,9 @@ def mrr_table(bind: sa.Engine | sa.Connection, request: MetricRequest) -> pd.Dat
     grid["mrr_minor"] = running_state(grid, keys, "net")
     others = [b for b in ("product", "plan") if b in request.breakdowns]
     if "currency" not in request.breakdowns:
-        rates = load_rates(bind, grid["currency"].unique(), _reporting(bind, request), request.end)
+        rates = load_rates(
+            bind, grid["currency"].unique(), _reporting(bind, request), request.end, request.start - timedelta(days=1)
+        )
         grid["mrr_minor"] = convert_amounts(grid["mrr_minor"], grid["currency"], grid["last_day"], rates)
         grid = grid.groupby(["period_start", *others], sort=True)["mrr_minor"].sum().reset_index()
         grid["currency"] = rates.reporting
@@ -72,7 +75,7 @@ def mrr_series(engine: sa.Engine, request: MetricRequest) -> pd.DataFrame:
     breakdown keys, ``currency``, ``mrr_minor``.
     """
     request.only_breakdowns("mrr", _VALUE_BREAKDOWNS)
-    with engine.connect() as conn:
+    with metric_connection(engine) as conn:
         return mrr_table(conn, request)
 
 
@@ -91,7 +94,7 @@ def arr_series(engine: sa.Engine, request: MetricRequest) -> pd.DataFrame:
     Columns: ``period_start``, breakdown keys, ``currency``, ``arr_minor``.
     """
     request.only_breakdowns("arr", _VALUE_BREAKDOWNS)
-    with engine.connect() as conn:
+    with metric_connection(engine) as conn:
         frame = mrr_table(conn, request)
     frame["arr_minor"] = frame.pop("mrr_minor") * 12
     return frame
@@ -118,7 +121,7 @@ def arpa(engine: sa.Engine, request: MetricRequest) -> pd.DataFrame:
     ``flag = "no_paying_customers"`` when there are none).
     """
     request.only_breakdowns("arpa", _VALUE_BREAKDOWNS)
-    with engine.connect() as conn:
+    with metric_connection(engine) as conn:
         table = _converted_rollforward(conn, request)
     keys = [b for b in ("product", "plan") if b in request.breakdowns]
     out = table[["period_start", *keys, "currency"]].copy()
@@ -145,7 +148,7 @@ def arpu(engine: sa.Engine, request: MetricRequest) -> pd.DataFrame:
     ``period_start``, ``currency``, ``mrr_minor``, ``users``, ``arpu_minor`` (NaN with ``flag = "no_users"`` when 0).
     """
     request.only_breakdowns("arpu", ())
-    with engine.connect() as conn:
+    with metric_connection(engine) as conn:
         table = _converted_rollforward(conn, request)
         if request.policies.arpu == "per_member":
             users = rollforward_table(conn, request, value="access")["customers_end"].to_numpy()
@@ -186,7 +189,7 @@ def ltv(engine: sa.Engine, request: MetricRequest) -> pd.DataFrame:
     for _ in range(months):
         first_month = (first_month - timedelta(days=1)).replace(day=1)
     monthly = request.replace(start=first_month, grain="month", breakdowns=())
-    with engine.connect() as conn:
+    with metric_connection(engine) as conn:
         churn = chartmogul_churn_table(conn, monthly)
     per_month = pd.Series(churn["customer_churn_rate_pct"].to_numpy(), index=churn["period_start"])
     base = arpa(engine, request)

@@ -11,20 +11,19 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from analytics.metrics.dialect import local_date, to_dates
+from analytics.metrics.dialect import fetch_frame as dialect_fetch_frame
+from analytics.metrics.dialect import local_date
 from analytics.metrics.request import MetricRequest, account_settings, bucket_frame, period_instants
 
 __all__ = ["daily_sums", "dense_grid", "fetch_frame", "ratio", "running_state"]
 
 
 def fetch_frame(bind: sa.Engine | sa.Connection, query: Any, columns: list[str]) -> pd.DataFrame:
-    """Run a Core statement and return its rows as a DataFrame with ``columns``."""
+    """Run a Core statement and return its rows as a DataFrame with ``columns`` (see :func:`dialect.fetch_frame`)."""
     if isinstance(bind, sa.Engine):
         with bind.connect() as conn:
-            rows = conn.execute(query).all()
-    else:
-        rows = bind.execute(query).all()
-    return pd.DataFrame(rows, columns=columns)
+            return dialect_fetch_frame(conn, query, columns)
+    return dialect_fetch_frame(bind, query, columns)
 
 
 def dense_grid(
@@ -33,43 +32,53 @@ def dense_grid(
     """Per-bucket sums (``bucket`` NULL = before the period) → a dense bucket × key grid.
 
     Returns every bucket of the request (``period_start``, ``first_day``, ``last_day``) for every key combination
-    seen, the sums (0 where nothing happened) and ``opening_<sum>`` = the sum before the period for the key.
-    When no key combination is seen at all, ``default_keys`` gives the one to report (e.g. the reporting currency);
-    ``None`` returns an empty grid.
+    seen, ordered by key combination then bucket (each combination is one block of consecutive rows), with the
+    sums (0 where nothing happened) and ``opening_<sum>`` = the sum before the period for the key. When no key
+    combination is seen at all, ``default_keys`` gives the one to report (e.g. the reporting currency); ``None``
+    returns an empty grid. Built with numpy on the aggregated rows (a few per bucket).
     """
-    raw = raw.copy()
-    for col in sums:
-        raw[col] = pd.to_numeric(raw[col]).fillna(0).astype("int64")
-    opening = raw[raw["bucket"].isna()].groupby(keys, dropna=False)[sums].sum() if keys else None
-    body = to_dates(raw[raw["bucket"].notna()].copy(), "bucket").rename(columns={"bucket": "period_start"})
     buckets = bucket_frame(request)
+    labels = buckets["period_start"].to_numpy(dtype="datetime64[ns]")
+    n_buckets = len(labels)
+    is_open = raw["bucket"].isna().to_numpy()
     if keys:
-        assert opening is not None
-        combos = pd.concat([opening.reset_index()[keys], body[keys]]).drop_duplicates()
-        if combos.empty and default_keys is not None:
+        index: pd.Index = (
+            pd.MultiIndex.from_frame(raw[keys].astype(object)) if len(keys) > 1 else pd.Index(raw[keys[0]])
+        )
+        codes, uniques = index.factorize(sort=True)
+        combos = pd.DataFrame(list(uniques), columns=keys) if len(keys) > 1 else pd.DataFrame({keys[0]: list(uniques)})
+        if combos.empty:
+            if default_keys is None:
+                empty = buckets.iloc[:0].assign(**{k: pd.Series(dtype=object) for k in keys})
+                return empty.assign(**{c: pd.Series(dtype="int64") for c in [*sums, *[f"opening_{c}" for c in sums]]})
             combos = pd.DataFrame({k: [v] for k, v in default_keys.items()})
-        grid = buckets.merge(combos, how="cross")
     else:
-        grid = buckets
-    grid = grid.merge(body, on=["period_start", *keys], how="left")
-    grid[sums] = grid[sums].fillna(0).astype("int64")
-    if keys:
-        assert opening is not None
-        grid = grid.merge(opening.add_prefix("opening_").reset_index(), on=keys, how="left")
-    else:
-        before = raw[raw["bucket"].isna()][sums].sum()
-        for col in sums:
-            grid[f"opening_{col}"] = int(before[col])
-    grid = grid.sort_values([*keys, "period_start"], kind="stable").reset_index(drop=True)
+        codes = np.zeros(len(raw), dtype="int64")
+        combos = pd.DataFrame(index=[0])
+    n_combos = len(combos)
+    body = ~is_open
+    positions = np.searchsorted(labels, pd.to_datetime(raw.loc[body, "bucket"]).to_numpy(dtype="datetime64[ns]"))
+    grid = pd.DataFrame({k: np.repeat(combos[k].to_numpy(dtype=object), n_buckets) for k in keys})
+    for col in buckets.columns:
+        grid[col] = np.tile(buckets[col].to_numpy(), n_combos)
     for col in sums:
-        grid[f"opening_{col}"] = grid[f"opening_{col}"].fillna(0).astype("int64")
+        values = pd.to_numeric(raw[col]).fillna(0).to_numpy(dtype="int64")
+        cells = np.zeros((n_combos, n_buckets), dtype="int64")
+        np.add.at(cells, (codes[body], positions), values[body])
+        opening = np.zeros(n_combos, dtype="int64")
+        np.add.at(opening, codes[is_open], values[is_open])
+        grid[col] = cells.ravel()
+        grid[f"opening_{col}"] = np.repeat(opening, n_buckets)
+    grid.attrs["n_buckets"] = n_buckets
     return grid
 
 
 def running_state(grid: pd.DataFrame, keys: list[str], change: str) -> pd.Series:
     """State at each bucket end = opening value + cumulative change, per key (grid from :func:`dense_grid`)."""
-    cumulative = grid.groupby(keys, sort=False, dropna=False)[change].cumsum() if keys else grid[change].cumsum()
-    return (grid[f"opening_{change}"] + cumulative).astype("int64")
+    n_buckets = int(grid.attrs.get("n_buckets") or grid["period_start"].nunique() or 1)
+    changes = grid[change].to_numpy(dtype="int64").reshape(-1, n_buckets)
+    state = grid[f"opening_{change}"].to_numpy(dtype="int64") + changes.cumsum(axis=1).ravel()
+    return pd.Series(state, index=grid.index, dtype="int64")
 
 
 def ratio(numerator: pd.Series, denominator: pd.Series, scale: float = 1.0) -> pd.Series:

@@ -125,6 +125,11 @@ class TimeWindow:
         return to_utc(self.end, self.tz)
 
     @property
+    def within(self) -> tuple[datetime, datetime]:
+        """``(start_utc, end_utc)``: the hint that lets SQLite bucket instants of this window without a UDF call."""
+        return self.start_utc, self.end_utc
+
+    @property
     def first_bucket(self) -> int:
         return date_bucket_index(self.start, self.grain)
 

@@ -10,7 +10,7 @@ activity                          ``active_members`` (DAU/WAU/MAU), ``activity_e
 idle                              ``idle_members``: joined by the end, no event in the 7 days before it
 engagement (weekly, monthly)      ``engagement_score_avg``, ``engaged_high``, ``engaged_medium``,
                                   ``engaged_low`` at the period's end
-lifecycle                         ``lifecycle_new``, ``…_returning``, ``…_resurrecting``, ``…_dormant``
+lifecycle (weekly, monthly)       ``lifecycle_new``, ``…_returning``, ``…_resurrecting``, ``…_dormant``
 checkout_funnel                   ``checkout_entered``, ``checkout_purchased``, ``checkout_conversion_pct``
 content                           ``lessons_completed``, ``posts_created``, ``comments_created``
 messaging (also per channel)      ``wa_attempted`` … ``wa_replied``, ``wa_*_rate_pct`` and their
@@ -58,7 +58,7 @@ def members_metric(engine: Engine, scope: SnapshotScope) -> pd.DataFrame:
     with engine.connect() as conn:
         joined = member_join_time()
         inner = (
-            sa.select(bucket_index(joined, w.grain, conn.dialect.name, w.tz).label("b"))
+            sa.select(bucket_index(joined, w.grain, conn.dialect.name, w.tz, w.within).label("b"))
             .where(members.c.account_id == scope.account_id, sa.or_(joined.is_(None), joined < w.end_utc))
             .subquery("j")
         )
@@ -78,7 +78,9 @@ def activity_metric(engine: Engine, scope: SnapshotScope) -> pd.DataFrame:
     with engine.connect() as conn:
         inner = (
             sa.select(
-                bucket_index(e.c.occurred_at, w.grain, conn.dialect.name, w.tz).label("b"), e.c.member_id, e.c.kind
+                bucket_index(e.c.occurred_at, w.grain, conn.dialect.name, w.tz, w.within).label("b"),
+                e.c.member_id,
+                e.c.kind,
             )
             .where(event_filter(scope.account_id, w.start_utc, w.end_utc))
             .subquery("ev")
@@ -104,14 +106,12 @@ def idle_metric(engine: Engine, scope: SnapshotScope) -> pd.DataFrame:
     """
     w = scope.window
     e = activity_events
+    lookback = w.start_utc - timedelta(days=IDLE_DAYS + 1)
     with engine.connect() as conn:
         d = conn.dialect.name
         days = (
-            sa.select(e.c.member_id, day_number(e.c.occurred_at, d, w.tz).label("dn"))
-            .select_from(
-                e.join(members, sa.and_(members.c.account_id == e.c.account_id, members.c.id == e.c.member_id))
-            )
-            .where(event_filter(scope.account_id, w.start_utc - timedelta(days=IDLE_DAYS + 1), w.end_utc))
+            sa.select(e.c.member_id, day_number(e.c.occurred_at, d, w.tz, (lookback, w.end_utc)).label("dn"))
+            .where(event_filter(scope.account_id, lookback, w.end_utc))
             .distinct()
             .subquery("days")
         )
@@ -124,7 +124,11 @@ def idle_metric(engine: Engine, scope: SnapshotScope) -> pd.DataFrame:
             ),
             else_=lagged.c.dn + 1,
         )
-        pieces = sa.select(start.label("s"), (lagged.c.dn + IDLE_DAYS + 1).label("t")).subquery("pieces")
+        pieces = (
+            sa.select(start.label("s"), (lagged.c.dn + IDLE_DAYS + 1).label("t"))
+            .cte("pieces")
+            .prefix_with("MATERIALIZED")  # read twice below: compute once
+        )
         up = sa.select(pieces.c.s.label("day"), sa.func.count().label("delta")).group_by(pieces.c.s)
         down = sa.select(pieces.c.t.label("day"), (-sa.func.count()).label("delta")).group_by(pieces.c.t)
         steps = as_int(fetch_frame(conn, sa.union_all(up, down)), ["day", "delta"])
@@ -160,9 +164,13 @@ def engagement_metric(engine: Engine, scope: SnapshotScope) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-@snapshot_metric("lifecycle")
+@snapshot_metric("lifecycle", periods=("weekly", "monthly"))
 def lifecycle_metric(engine: Engine, scope: SnapshotScope) -> pd.DataFrame:
-    """New, returning, resurrecting and dormant members of each period."""
+    """New, returning, resurrecting and dormant members of each week or month.
+
+    Daily snapshots leave it out: a year of daily lifecycle sorts every (member, day) pair twice for numbers
+    that mean little day to day; :func:`analytics.metrics.lifecycle` answers any grain on demand.
+    """
     frame = lifecycle(engine, scope.account_id, start=scope.start, end=scope.end, grain=scope.grain)
     names = ["new", "returning", "resurrecting", "dormant"]
     return frame[["period_start", *names]].rename(columns={n: f"lifecycle_{n}" for n in names})
@@ -191,7 +199,7 @@ def content_metric(engine: Engine, scope: SnapshotScope) -> pd.DataFrame:
     with engine.connect() as conn:
         d = conn.dialect.name
         done = (
-            sa.select(bucket_index(li.c.completed_at, w.grain, d, w.tz).label("b"))
+            sa.select(bucket_index(li.c.completed_at, w.grain, d, w.tz, w.within).label("b"))
             .where(
                 li.c.account_id == scope.account_id,
                 li.c.completed.is_(True),
@@ -205,7 +213,7 @@ def content_metric(engine: Engine, scope: SnapshotScope) -> pd.DataFrame:
         )
         created = (
             sa.select(
-                bucket_index(posts.c.created_at, w.grain, d, w.tz).label("b"),
+                bucket_index(posts.c.created_at, w.grain, d, w.tz, w.within).label("b"),
                 sa.case((posts.c.parent_id.is_(None), 1), else_=0).label("top"),
             )
             .where(

@@ -80,7 +80,7 @@ def input_counts(conn: sa.Connection, account_id: str, window: TimeWindow) -> pd
     for source in LATE_DATA_SOURCES:
         ts = source.timestamp()
         inner = (
-            sa.select(bucket_index(ts, window.grain, d, window.tz).label("b"))
+            sa.select(bucket_index(ts, window.grain, d, window.tz, window.within).label("b"))
             .where(source.table.c.account_id == account_id, ts >= window.start_utc, ts < window.end_utc)
             .subquery("src")
         )
@@ -130,7 +130,7 @@ def touched_start(
         ts = source.timestamp()
         changed = source.table.c[source.changed]
         inner = (
-            sa.select(bucket_index(ts, grain, d, tz).label("b"), changed.label("changed_at"))
+            sa.select(bucket_index(ts, grain, d, tz, window.within).label("b"), changed.label("changed_at"))
             .where(source.table.c.account_id == account_id, changed > after, ts < window.end_utc)
             .subquery("changed")
         )

@@ -96,7 +96,7 @@ CATALOG_METRICS: tuple[str, ...] = (
     "customer_churn_rate",
     "arpa",
     "ltv",
-    "trial_conversion",
+    "trials",
     "failed_payments",
     "refunds",
     "cash_revenue",

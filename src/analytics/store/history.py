@@ -41,8 +41,10 @@ rebuilt from them with these rules (each payment is one billing period's charge;
    when ``payments_failed > 0``, else ``active``. A failed payment that is ``paid`` later adds an ``active`` row
    at ``paid_at``.
 5. ``canceled_at`` with ``cancel_at_period_end`` adds a cancellation-request row at ``canceled_at``.
-6. A ``canceled``/``expired`` membership ends at ``expires_at`` (else ``canceled_at``, else
-   ``current_period_end``) with its final status and flag.
+6. A ``canceled``/``expired`` membership ends at ``expires_at`` (else ``canceled_at`` of an immediate
+   cancellation, else ``current_period_end``, else ``updated_at``) with its final status and flag.
+7. Robustness for real data: ``draft``/``void`` payments are not charges; a payment naming an unknown (deleted)
+   plan keeps the plan in force; a membership whose own plan is unknown is an error (sync the plans first).
 
 What the API does not show cannot be derived, so the demo generator only produces histories these rules
 reproduce exactly: at most one cancellation request and no un-cancel (the API keeps only the latest request),
@@ -68,6 +70,7 @@ __all__ = ["change_id", "derive_status_changes", "rebuild_status_changes"]
 
 _US_PER_DAY = 86_400_000_000
 _ENDED = ("canceled", "expired")
+_NOT_CHARGED = ("draft", "void")  # payments never attempted: not a billing period
 MEMBERSHIP_COLUMNS = (
     "id",
     "member_id",
@@ -78,6 +81,7 @@ MEMBERSHIP_COLUMNS = (
     "canceled_at",
     "expires_at",
     "current_period_end",
+    "updated_at",
 )
 PAYMENT_COLUMNS = (
     "id",
@@ -163,7 +167,8 @@ def derive_status_changes(
         )
     }
     ms = membership_rows
-    for mid, member, plan_id, status, created, cap, canceled, expires, period_end in zip(
+    updated = _micros(ms["updated_at"]) if "updated_at" in ms else [None] * len(ms)
+    for mid, member, plan_id, status, created, cap, canceled, expires, period_end, last_update in zip(
         ms["id"].tolist(),
         ms["member_id"].tolist(),
         ms["plan_id"].tolist(),
@@ -173,13 +178,18 @@ def derive_status_changes(
         _micros(ms["canceled_at"]),
         _micros(ms["expires_at"]),
         _micros(ms["current_period_end"]),
+        updated,
         strict=True,
     ):
         if created is None:
             raise DataValidationError(f"membership {mid}: created_at is empty; its history cannot be derived")
-        rows = _history(
-            pay_by_membership.get(mid, []), plan_info, plan_id, status, created, cap, canceled, expires, period_end
-        )
+        if plan_id not in plan_info:
+            raise DataValidationError(
+                f"membership {mid}: its plan {plan_id!r} is not among the account's plans; sync or import the "
+                "plans first, then rebuild the history"
+            )
+        end = _end_instant(status, cap, canceled, expires, period_end, last_update)
+        rows = _history(pay_by_membership.get(mid, []), plan_info, plan_id, status, created, cap, canceled, end)
         previous = None
         for n, (t, st, plan, price, flag) in enumerate(rows, start=1):
             info = plan_info[plan]
@@ -213,11 +223,11 @@ def _history(
     created: int,
     cap: bool,
     canceled: int | None,
-    expires: int | None,
-    period_end: int | None,
+    end: int | None,
 ) -> list[tuple[int, str, str, int, bool]]:
-    """The (changed_at, status, plan_id, price, cap) rows of one membership."""
-    initial = pays[0][0] if pays else plan_id
+    """The (changed_at, status, plan_id, price, cap) rows of one membership (``end``: when it ended, if it did)."""
+    pays = [p for p in pays if p[3] not in _NOT_CHARGED]
+    initial = pays[0][0] if pays and pays[0][0] in plan_info else plan_id
     plan_type, _currency, _period, trial_days = plan_info[initial]
     events: list[tuple[int, int, str, Any]] = []
     if plan_type == "one_time":
@@ -230,21 +240,20 @@ def _history(
         state = ("active", initial, 0, False)
     if plan_type != "one_time":
         for p_plan, p_created, p_paid, p_status, failed, price in pays:
-            events.append((p_created, 0, "charge", ("past_due" if failed > 0 else "active", p_plan, price)))
+            charged_plan = p_plan if p_plan in plan_info else None  # a deleted plan: keep the one in force
+            events.append((p_created, 0, "charge", ("past_due" if failed > 0 else "active", charged_plan, price)))
             if failed > 0 and p_status == "paid" and p_paid is not None:
                 events.append((p_paid, 1, "recovered", None))
     if canceled is not None and cap:
         events.append((canceled, 2, "cancel", None))
-    if status in _ENDED:
-        end = expires if expires is not None else canceled if canceled is not None and not cap else period_end
-        if end is not None:
-            events.append((end, 3, "end", status))
+    if end is not None:
+        events.append((end, 3, "end", status))
     events.sort(key=lambda e: (e[0], e[1]))
     rows = [(created, *state)]
     current = state
     for t, _order, kind, payload in events:
         if kind == "charge":
-            new = (payload[0], payload[1], payload[2], current[3])
+            new = (payload[0], payload[1] or current[1], payload[2], current[3])
         elif kind == "recovered":
             new = ("active", current[1], current[2], current[3])
         elif kind == "cancel":
@@ -255,6 +264,19 @@ def _history(
             rows.append((t, *new))
             current = new
     return rows
+
+
+def _end_instant(
+    status: str, cap: bool, canceled: int | None, expires: int | None, period_end: int | None, updated: int | None
+) -> int | None:
+    """When an ended membership ended: ``expires_at``, else ``canceled_at`` of an immediate cancellation, else the
+    period end, else its last update; ``None`` while it is in force."""
+    if status not in _ENDED:
+        return None
+    for candidate in (expires, None if cap else canceled, period_end, updated):
+        if candidate is not None:
+            return candidate
+    return None
 
 
 def _read(conn: sa.Connection, stmt: sa.Select[Any]) -> pd.DataFrame:

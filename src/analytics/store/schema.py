@@ -314,6 +314,7 @@ activity_events = _scoped(
     sa.Column("properties", JSONType),
     sa.Index(None, "account_id", "occurred_at", "kind", "member_id"),
     sa.Index(None, "account_id", "member_id", "occurred_at"),
+    sa.Index(None, "account_id", "kind", "member_id", "occurred_at"),  # funnels: first event of a kind per member
     comment="Generic member activity: logins, messages, posts, views, lesson progress, funnel steps.",
 )
 

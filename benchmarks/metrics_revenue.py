@@ -1,0 +1,318 @@
+"""Revenue metrics on the demo business: W1 (daily MRR with movements for a year) and W3 (monthly signup-cohort
+retention), computed by the product's own metric functions, side by side with the hand-written anchors.
+
+Workloads (the definitions of ``/work/shared/bench-anchors/common.py``, on our data contract):
+
+* **W1**: ``analytics.metrics.mrr_movements`` with ``grain="day"`` for 2025-01-01 … 2025-12-31 for every account of
+  the business (history before 2025 included): MRR at each day's end and the new / expansion / reactivation /
+  contraction / churn movements per customer, grouped and classified, in the reporting currency with the FX line.
+* **W3**: ``analytics.metrics.signup_retention`` with ``grain="month"``: every signup cohort × months since signup,
+  members with a membership giving access at the month's last instant ÷ cohort size. The demo history is 24 months
+  (the anchors' is 36), so the period is 2024-01-01 … 2025-12-31.
+
+The demo business is ``analytics.demo.load.load_demo(seed=7, size=…, end=2026-01-01)`` (one account); ``medium``
+(10,000 members) is compared with the anchors' S (10,000 members), ``large`` (200,000) with L (200,000).
+
+Each (size, engine, workload) runs in a fresh process: connect and import first (untimed), one warm-up run, then
+3 timed runs; the median is reported with the process's peak RSS. The anchors were timed the same way (their peak
+RSS is also the whole Python process). Anchor engines compared: ``sqlite`` (stdlib sqlite3), ``postgres``
+(psycopg) and ``duckdb_file`` (DuckDB file, Arrow result), plus their ``sqla_*`` variants (the same SQL through
+SQLAlchemy). PostgreSQL runs with the anchors' session settings ``work_mem=256MB`` (``jit`` is switched off by the
+metrics themselves); its shared_buffers cannot be set per session (the anchors had 4 GB, our server 128 MB).
+
+Usage (from the worktree root; stores live in ``benchmarks/.data``, PostgreSQL in schema ``bench_rev_<size>``)::
+
+    PYTHONPATH=src python benchmarks/metrics_revenue.py build --size medium --engines sqlite,duckdb,postgresql
+    PYTHONPATH=src python benchmarks/metrics_revenue.py run --size medium --engines sqlite,duckdb,postgresql
+    PYTHONPATH=src python benchmarks/metrics_revenue.py report
+
+Results are merged into ``benchmarks/results/metrics_revenue.json`` and ``metrics_revenue.md`` is rewritten.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE / ".data" / "metrics_revenue"
+RESULTS = HERE / "results"
+ANCHORS = Path(os.environ.get("ANALYTICS_BENCH_ANCHORS", "/work/shared/bench-anchors/results"))
+PG_URL = os.environ.get("ANALYTICS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+END = date(2026, 1, 1)
+SEED = 7
+ANCHOR_SIZE = {"medium": "S", "large": "L"}
+ANCHOR_ENGINES = {
+    "sqlite": ("sqlite", "sqla_sqlite"),
+    "postgresql": ("postgres", "sqla_postgres"),
+    "duckdb": ("duckdb_file", "sqla_duckdb"),
+}
+WORKLOADS = {
+    "w1": ("mrr_movements", "2025-01-01", "2025-12-31", "day"),
+    "w3": ("signup_retention", "2024-01-01", "2025-12-31", "month"),
+}
+
+
+def store_url(size: str, engine: str) -> str:
+    if engine == "sqlite":
+        return f"sqlite:///{DATA}/{size}.db"
+    if engine == "duckdb":
+        return f"duckdb:///{DATA}/{size}.duckdb"
+    import sqlalchemy as sa
+
+    options = f"-csearch_path=bench_rev_{size} -cwork_mem=256MB"
+    return sa.engine.make_url(PG_URL).update_query_dict({"options": options}).render_as_string(hide_password=False)
+
+
+def build(size: str, engine_name: str) -> dict[str, Any]:
+    """Load the demo business into a fresh store (skipped when a complete one exists)."""
+    import sqlalchemy as sa
+
+    from analytics.demo.load import load_demo
+    from analytics.store import create_store_engine, init_store
+    from analytics.store.schema import job_runs
+
+    DATA.mkdir(parents=True, exist_ok=True)
+    if engine_name == "postgresql":
+        admin = sa.create_engine(PG_URL)
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "bench_rev_{size}"'))
+        admin.dispose()
+    engine = create_store_engine(store_url(size, engine_name))
+    init_store(engine)
+    with engine.connect() as conn:
+        done = conn.execute(
+            sa.select(sa.func.count()).where(job_runs.c.kind == "demo", job_runs.c.status == "succeeded")
+        ).scalar_one()
+    if done:
+        engine.dispose()
+        return {"size": size, "engine": engine_name, "skipped": "already built"}
+    started = time.perf_counter()
+    reports = load_demo(engine, seed=SEED, size=size, end=END, progress=True)
+    seconds = time.perf_counter() - started
+    if engine_name == "postgresql":
+        with engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").execute(sa.text("ANALYZE"))
+    if engine_name == "sqlite":
+        with engine.begin() as conn:
+            conn.execute(sa.text("ANALYZE"))
+    engine.dispose()
+    return {
+        "size": size,
+        "engine": engine_name,
+        "load_s": round(seconds, 1),
+        "rows": {t: r.loaded for t, r in reports.items()},
+    }
+
+
+def _child(size: str, engine_name: str, workload: str) -> dict[str, Any]:
+    """One measurement, in its own process."""
+    import sqlalchemy as sa
+
+    from analytics.metrics import compute
+    from analytics.store import create_store_engine
+    from analytics.store.schema import accounts, membership_status_changes
+
+    started = time.perf_counter()
+    engine = create_store_engine(store_url(size, engine_name))
+    with engine.connect() as conn:
+        account_ids = list(conn.execute(sa.select(accounts.c.id).order_by(accounts.c.id)).scalars())
+        changes = conn.execute(sa.select(sa.func.count()).select_from(membership_status_changes)).scalar_one()
+    name, start, end, grain = WORKLOADS[workload]
+
+    def once() -> list[Any]:
+        return [compute(name, engine, account, start, end, grain) for account in account_ids]
+
+    setup = time.perf_counter() - started
+    warm = time.perf_counter()
+    frames = once()
+    warmup = time.perf_counter() - warm
+    times = []
+    for _ in range(3):
+        t = time.perf_counter()
+        frames = once()
+        times.append(time.perf_counter() - t)
+    out: dict[str, Any] = {
+        "size": size,
+        "engine": engine_name,
+        "workload": workload,
+        "metric": name,
+        "period": [start, end, grain],
+        "accounts": len(account_ids),
+        "status_changes": changes,
+        "setup_s": round(setup, 3),
+        "warmup_s": round(warmup, 4),
+        "times_s": [round(t, 4) for t in times],
+        "median_s": round(statistics.median(times), 4),
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "checks": _checks(workload, frames),
+    }
+    engine.dispose()
+    return out
+
+
+def _checks(workload: str, frames: list[Any]) -> dict[str, Any]:
+    """Row counts and exact sums, to show every engine computes the same numbers."""
+    import pandas as pd
+
+    frame = pd.concat(frames)
+    if workload == "w1":
+        moved = (
+            frame["new_minor"]
+            + frame["expansion_minor"]
+            + frame["reactivation_minor"]
+            - frame["contraction_minor"]
+            - frame["churn_minor"]
+            + frame["fx_minor"]
+        )
+        sums = {
+            c: int(frame[c].sum())
+            for c in [
+                "mrr_end_minor",
+                "new_minor",
+                "expansion_minor",
+                "reactivation_minor",
+                "contraction_minor",
+                "churn_minor",
+                "fx_minor",
+            ]
+        }
+        return {
+            "rows": len(frame),
+            **sums,
+            "rollforward_ok": bool((frame["mrr_end_minor"] - frame["mrr_start_minor"] == moved).all()),
+        }
+    return {
+        "rows": len(frame),
+        "cohort_size": int(frame["cohort_size"].sum()),
+        "active": int(frame["active"].sum()),
+        "active_x_k": int((frame["active"] * frame["k"]).sum()),
+        "share_sum": round(float(frame["retention_pct"].sum()) / 100, 6),
+    }
+
+
+def _anchor_rows() -> list[dict[str, Any]]:
+    rows = []
+    for size in ("S", "L"):
+        path = ANCHORS / f"{size}.jsonl"
+        if path.exists():
+            rows += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return rows
+
+
+def _load_results() -> dict[str, Any]:
+    path = RESULTS / "metrics_revenue.json"
+    return json.loads(path.read_text()) if path.exists() else {"runs": {}, "builds": {}}
+
+
+def _save(results: dict[str, Any]) -> None:
+    RESULTS.mkdir(exist_ok=True)
+    results["machine"] = {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()}
+    anchors = {}
+    for row in _anchor_rows():
+        if row["workload"] in WORKLOADS and row["engine"] in {e for pair in ANCHOR_ENGINES.values() for e in pair}:
+            anchors[f"{row['size']}/{row['workload']}/{row['engine']}"] = {
+                "median_s": round(row["median_s"], 4),
+                "peak_rss_mib": round(row["peak_rss_kb"] / 1024, 1),
+            }
+    if anchors:
+        results["anchors"] = anchors
+    (RESULTS / "metrics_revenue.json").write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+    (RESULTS / "metrics_revenue.md").write_text(render(results))
+
+
+def render(results: dict[str, Any]) -> str:
+    """The Markdown table: our median and peak RSS next to the anchors' for the same engine."""
+    anchors = results.get("anchors", {})
+    lines = [
+        "# Revenue metrics benchmark (benchmarks/metrics_revenue.py)",
+        "",
+        "W1 = `mrr_movements` daily for 2025 (MRR + new/expansion/reactivation/contraction/churn per customer,",
+        "FX line);",
+        "W3 = `signup_retention` monthly (2024-01 … 2025-12; the anchors cover 36 months, the demo history 24).",
+        "Demo business seed 7, end 2026-01-01, one account (America/New_York, usd/eur/gbp); medium ≈ anchor S,",
+        "large ≈ anchor L (both 10,000 / 200,000 members). Seconds = median of 3 warm runs in a fresh process;",
+        "peak RSS = that process's maximum resident set. Ratio = ours ÷ the hand-written anchor on the same engine",
+        "(sqlite / postgres / duckdb_file); the `sqla_*` anchor is the same hand-written SQL through SQLAlchemy.",
+        "",
+        "| workload | size | engine | status changes | ours s | ours MiB | anchor s | anchor MiB | ratio |"
+        " sqla anchor s | ratio vs sqla | checks |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for key in sorted(results.get("runs", {})):
+        run = results["runs"][key]
+        size = ANCHOR_SIZE[run["size"]]
+        native, sqla = ANCHOR_ENGINES[run["engine"]]
+        a = anchors.get(f"{size}/{run['workload']}/{native}", {})
+        s = anchors.get(f"{size}/{run['workload']}/{sqla}", {})
+        ratio = f"{run['median_s'] / a['median_s']:.1f}x" if a else ""
+        ratio_sqla = f"{run['median_s'] / s['median_s']:.1f}x" if s else ""
+        checks = ", ".join(f"{k}={v}" for k, v in run["checks"].items() if k in ("rows", "rollforward_ok", "active"))
+        lines.append(
+            f"| {run['workload']} | {run['size']} | {run['engine']} | {run['status_changes']:,} |"
+            f" {run['median_s']:.3f} |"
+            f" {run['peak_rss_mib']:.0f} | {a.get('median_s', '')} | {a.get('peak_rss_mib', '')} | {ratio} |"
+            f" {s.get('median_s', '')} | {ratio_sqla} | {checks} |"
+        )
+    lines += ["", f"Machine: {results.get('machine', {})}.", ""]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["build", "run", "report", "child", "build-child"])
+    parser.add_argument("--size", default="medium", choices=["medium", "large", "small", "tiny"])
+    parser.add_argument("--engines", default="sqlite,duckdb,postgresql")
+    parser.add_argument("--workloads", default="w1,w3")
+    args = parser.parse_args()
+    engines = args.engines.split(",")
+    if args.command == "child":
+        print(json.dumps(_child(args.size, engines[0], args.workloads)))
+        return
+    if args.command == "build-child":
+        print(json.dumps(build(args.size, engines[0])))
+        return
+    results = _load_results()
+    if args.command == "report":
+        _save(results)
+        return
+    for engine_name in engines:
+        if args.command == "build":
+            cmd = [sys.executable, __file__, "build-child", "--size", args.size, "--engines", engine_name]
+            done = subprocess.run(cmd, check=True, capture_output=True, text=True)
+            out = json.loads(done.stdout.strip().splitlines()[-1])
+            results.setdefault("builds", {})[f"{args.size}/{engine_name}"] = out
+            print(out, flush=True)
+            _save(results)
+            continue
+        for workload in args.workloads.split(","):
+            cmd = [
+                sys.executable,
+                __file__,
+                "child",
+                "--size",
+                args.size,
+                "--engines",
+                engine_name,
+                "--workloads",
+                workload,
+            ]
+            done = subprocess.run(cmd, check=True, capture_output=True, text=True)
+            out = json.loads(done.stdout.strip().splitlines()[-1])
+            results["runs"][f"{workload}/{args.size}/{engine_name}"] = out
+            print(workload, args.size, engine_name, out["median_s"], "s", out["peak_rss_mib"], "MiB", flush=True)
+            _save(results)
+
+
+if __name__ == "__main__":
+    main()
