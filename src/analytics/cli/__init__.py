@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from analytics.cli.churn_commands import CHURN_COMMANDS
 from analytics.cli.context import CliContext, FriendlyGroup
 from analytics.cli.demo_commands import demo_command
 from analytics.cli.import_commands import import_command, import_whop_export_command
@@ -60,6 +61,8 @@ cli.add_command(import_whop_export_command)
 cli.add_command(sync_command)
 cli.add_command(webhooks_command)
 cli.add_command(fake_whop_command)
+for _churn_command in CHURN_COMMANDS:
+    cli.add_command(_churn_command)  # train, promote, score, models
 
 
 def main() -> None:

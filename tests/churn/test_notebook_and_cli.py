@@ -1,0 +1,96 @@
+"""The retraining notebook runs under Papermill, and the CLI trains, promotes and scores (SQLite store files)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import papermill as pm
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from analytics.cli import cli
+from analytics.models.churn import current_model_id, list_models
+from analytics.store import create_store_engine
+from analytics.store.schema import churn_predictions, job_runs
+from churn.conftest import SYNTH_END
+from churn.synthetic import ACCOUNT
+
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "churn_training.ipynb"
+
+
+# The notebook and CLI runs use the embedded SQLite store file (the library itself is tested on both engines).
+sqlite_only = pytest.mark.parametrize("_synthetic_store", ["sqlite"], indirect=True)
+
+
+@pytest.fixture
+def store_file(synthetic: sa.Engine) -> Path:
+    return Path(str(synthetic.url.database))
+
+
+def test_notebook_is_committed_without_outputs() -> None:
+    nb = json.loads(NOTEBOOK.read_text(encoding="utf-8"))
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert all(not c.get("outputs") and c.get("execution_count") is None for c in code)
+    assert "parameters" in code[0]["metadata"]["tags"]
+    assert "secret" not in "".join(code[0]["source"]).lower()
+
+
+@sqlite_only
+def test_retraining_notebook_runs_under_papermill(
+    store_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANALYTICS_DATABASE_URL", f"sqlite:///{store_file}")
+    monkeypatch.setenv("ANALYTICS_CONFIG", str(tmp_path / "none.toml"))
+    (tmp_path / "none.toml").write_text("", encoding="utf-8")
+    out = tmp_path / "churn_training.out.ipynb"
+    pm.execute_notebook(
+        str(NOTEBOOK),
+        str(out),
+        parameters={"end": SYNTH_END.isoformat(), "n_dates": 8, "step_days": 21, "workspace": str(tmp_path / "ws")},
+        kernel_name="python3",
+        progress_bar=False,
+    )
+    engine = create_store_engine(f"sqlite:///{store_file}")
+    models = list_models(engine, ACCOUNT)
+    assert len(models) == 1 and bool(models["is_current"].iloc[0])  # the first model of the account is promoted
+    assert (tmp_path / "ws" / "models" / f"{models['model_id'].iloc[0]}.skops").exists()
+    text = out.read_text(encoding="utf-8")
+    assert "Backtest (time-based" in text and "is now the current churn model" in text
+    engine.dispose()
+
+
+@sqlite_only
+def test_cli_train_promote_score(store_file: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    base = ["--workspace", str(tmp_path / "ws"), "--database-url", f"sqlite:///{store_file}"]
+    train = ["train", "--end", SYNTH_END.isoformat(), "--dates", "8", "--step", "21"]
+
+    first = runner.invoke(cli, [*base, *train])
+    assert first.exit_code == 0, first.output
+    assert "roc_auc" in first.output and "is now the current churn model" in first.output
+
+    second = runner.invoke(cli, [*base, *train, "--seed", "1", "--promote", "never"])
+    assert second.exit_code == 0, second.output
+    engine = create_store_engine(f"sqlite:///{store_file}")
+    current = current_model_id(engine, ACCOUNT)
+    candidate = next(m for m in list_models(engine, ACCOUNT)["model_id"] if m != current)
+
+    promoted = runner.invoke(cli, [*base, "promote", candidate, "--force"])
+    assert promoted.exit_code == 0, promoted.output
+    assert current_model_id(engine, ACCOUNT) == candidate
+
+    unknown = runner.invoke(cli, [*base, "promote", "churn_nope"])
+    assert unknown.exit_code == 1 and "ModelError: no churn model 'churn_nope'" in unknown.output
+
+    scored = runner.invoke(cli, [*base, "score", "--as-of", SYNTH_END.isoformat()])
+    assert scored.exit_code == 0, scored.output
+    with engine.connect() as conn:
+        n = conn.execute(sa.select(sa.func.count()).select_from(churn_predictions)).scalar_one()
+        kinds = sorted(conn.execute(sa.select(job_runs.c.kind, job_runs.c.status)).all())
+    assert f"scored {n} paying members" in scored.output
+    assert kinds == [("score", "succeeded"), ("train", "succeeded"), ("train", "succeeded")]
+    listed = runner.invoke(cli, [*base, "models"])
+    assert listed.output.count("churn_") == 2 and f"* {candidate}" in listed.output
+    engine.dispose()
