@@ -32,6 +32,7 @@ __all__ = [
     "failed_payments",
     "gross_mrr_churn_rate",
     "ltv",
+    "memberships_by_status",
     "mrr",
     "mrr_movement_log",
     "mrr_movements",
@@ -206,3 +207,10 @@ def signup_retention(
 ) -> pd.DataFrame:
     """Signup-cohort retention of members with access."""
     return compute("signup_retention", engine, account_id, start, end, grain, **options)
+
+
+def memberships_by_status(
+    engine: Engine, account_id: str, start: DateLike, end: DateLike, grain: str = "month", **options: Any
+) -> pd.DataFrame:
+    """Memberships (and distinct members) in each status at the end of each bucket."""
+    return compute("memberships_by_status", engine, account_id, start, end, grain, **options)
