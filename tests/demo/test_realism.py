@@ -245,3 +245,12 @@ def test_activity_volume_and_kinds(small: dict[str, pd.DataFrame]) -> None:
     posts = small["posts"]
     assert posts["view_count"].sum() == (events["kind"] == "post_view").sum()
     assert posts["like_count"].sum() == (events["kind"] == "reaction").sum()
+
+
+def test_signups_grow_with_seasons(small: dict[str, pd.DataFrame]) -> None:
+    # Signups grow ~4.5 % a month (about ×1.7 a year) with a January peak (×1.3) and a July trough (×0.75).
+    joined = small["members"]["joined_at"]
+    first_year = (joined < HORIZON - pd.Timedelta(days=365)).sum()
+    assert (len(joined) - first_year) > 1.3 * first_year
+    by_month = joined.dt.month.value_counts()
+    assert by_month[1] > by_month[7]
