@@ -6,6 +6,7 @@ One Voilà server and one Chromium for the module, serving two probe notebooks w
 from __future__ import annotations
 
 import os
+import shutil
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -53,6 +54,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DashboardServer]:
     engine.dispose()
     write_notebook(tmp / "site" / "probe.ipynb", OPEN, 'dashboard.page("Probe", rows=[])')
     write_notebook(tmp / "site" / "crash.ipynb", OPEN, 'raise RuntimeError("internal detail 7f3a")')
+    shutil.copy(Path(__file__).resolve().parents[2] / "dashboards" / "overview.ipynb", tmp / "site" / "overview.ipynb")
     environ = {k: v for k, v in os.environ.items() if not k.startswith("ANALYTICS_")}
     with start_dashboards(settings, directory=tmp / "site", environ=environ) as server:
         yield server
@@ -132,3 +134,12 @@ def test_errors_go_to_the_server_log_not_the_page(site: DashboardServer, browser
     assert "internal detail 7f3a" not in text and "Traceback" not in text
     log = Path(str(site.log_path)).read_text(errors="replace")
     assert "RuntimeError: internal detail 7f3a" in log and "Traceback" in log
+
+
+def test_an_account_without_data_gets_a_friendly_page(site: DashboardServer, browser: Any) -> None:
+    """biz_tiny has no members, payments or activity yet: the real overview says so, with no error anywhere."""
+    text = visible_text(
+        browser, link(site, token(), "overview"), "server-overview-no-data", ready="[data-state=no-data]"
+    )
+    assert "No data yet" in text and "Tiny Academy" in text
+    assert "Not authorised" not in text and "There was an error" not in text

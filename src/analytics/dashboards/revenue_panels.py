@@ -59,6 +59,8 @@ def mrr_chart(dashboard: Dashboard) -> ChartPanel:
 
     def load(f: Filters) -> pd.DataFrame:
         frame = _series(dashboard, "mrr", f)
+        if not frame["mrr_minor"].any():
+            return frame.iloc[0:0]  # no subscription revenue at all in the range: the empty state says so
         return to_major(frame, ["mrr_minor"], dashboard.account.currency)
 
     return ChartPanel(
@@ -66,6 +68,7 @@ def mrr_chart(dashboard: Dashboard) -> ChartPanel:
         "MRR",
         load,
         lambda d, f: charts.mrr_line(d, x="period_start", y="mrr", currency=dashboard.account.currency),
+        empty_text="No subscription revenue in this period.",
     )
 
 
@@ -84,7 +87,9 @@ def movements_chart(dashboard: Dashboard) -> ChartPanel:
     """Waterfall from MRR at the start of the range through the movements to MRR at its end."""
 
     def load(f: Filters) -> pd.DataFrame:
-        return _series(dashboard, "mrr_movements", f)
+        frame = _series(dashboard, "mrr_movements", f)
+        moved = frame[[f"{m}_minor" for m in MOVEMENTS]].to_numpy().any() or frame["mrr_start_minor"].any()
+        return frame if moved else frame.iloc[0:0]
 
     def draw(frame: pd.DataFrame, f: Filters) -> Any:
         currency = dashboard.account.currency
@@ -96,7 +101,7 @@ def movements_chart(dashboard: Dashboard) -> ChartPanel:
             moves, start=start / scale, currency=currency, title=f"MRR movements {f.start:%d %b} – {f.end:%d %b %Y}"
         )
 
-    return ChartPanel("movements", "MRR movements", load, draw)
+    return ChartPanel("movements", "MRR movements", load, draw, empty_text="No MRR and no movements in this period.")
 
 
 def status_chart(dashboard: Dashboard) -> ChartPanel:

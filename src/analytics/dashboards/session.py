@@ -30,7 +30,7 @@ from analytics.kpis import AccountInfo, AccountMetrics, Filters
 from analytics.settings import Settings, load_settings
 from analytics.store import create_store_engine
 from analytics.store.schema import plans, products
-from analytics.widgets.access import not_authorised_page
+from analytics.widgets.access import no_data_page, not_authorised_page
 from analytics.widgets.controls import Controls, PlanOption, ProductOption
 from analytics.widgets.frame import DashboardFrame, server_log
 from analytics.widgets.panels import Panel
@@ -172,14 +172,19 @@ class Dashboard:
         """
         if self.claims is None:
             return not_authorised_page(self.denied_reason or "not authorised")
+        from analytics.dashboards.data import latest_data_date
+
         try:
             account = self.account
-            filters = self.default_filters(days=days, grain=grain)
-            controls = self.controls(filters) if with_controls else None
+            latest = latest_data_date(self.engine, self.account_id)
         except (AuthorizationError, MetricError) as exc:  # e.g. a valid link to an account no longer stored
             server_log().warning("dashboard refused: %s", exc)
             return not_authorised_page(str(exc))
         subtitle = f"{account.title} · {account.id} · {account.currency.upper()} · {account.time_zone}"
+        if latest is None:
+            return no_data_page(title, subtitle)
+        filters = Filters(start=latest - timedelta(days=days - 1), end=latest, grain=grain)
+        controls = self.controls(filters) if with_controls else None
         frame = DashboardFrame(title, subtitle, rows, controls, before_refresh=self.forget)
         frame.refresh(filters)
         frame.add_timings(kernel_started=process_start_time(), opened=self.opened_at, built=time.time())

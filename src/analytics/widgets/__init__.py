@@ -29,11 +29,13 @@ __all__ = [
     "format_change",
     "format_money",
     "format_value",
+    "no_data_page",
     "not_authorised_page",
     "server_log",
 ]
 
 _HOMES = {
+    "no_data_page": "access",
     "not_authorised_page": "access",
     "ChartView": "chart",
     "ALL": "controls",

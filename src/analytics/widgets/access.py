@@ -1,4 +1,4 @@
-"""The page shown instead of a dashboard when its link does not grant access."""
+"""Pages shown instead of a dashboard: the link does not grant access, or the account has no data yet."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import ipywidgets as widgets
 
 from analytics.widgets.style import STYLESHEET
 
-__all__ = ["not_authorised_html", "not_authorised_page"]
+__all__ = ["no_data_page", "not_authorised_html", "not_authorised_page"]
 
 
 def not_authorised_page(reason: str) -> widgets.HTML:
@@ -24,4 +24,15 @@ def not_authorised_html(reason: str) -> str:
         f"<p>{html.escape(reason)}</p>"
         "<p>Dashboard links are personal to one account and expire. Ask the account owner to create a new one with "
         "<code>analytics dashboard-link --account biz_…</code>.</p></div></div>"
+    )
+
+
+def no_data_page(title: str, subtitle: str) -> widgets.HTML:
+    """A friendly page for an account with no members, payments or activity yet (not an error)."""
+    return widgets.HTML(
+        STYLESHEET + '<div class="analytics-page"><div class="analytics-header">'
+        f'<h1>{html.escape(title)}</h1><div class="subtitle">{html.escape(subtitle)}</div></div>'
+        '<div class="analytics-state" data-state="no-data"><b>No data yet.</b><br>'
+        "This account has no members, payments or activity in the store yet. Once its data is synced "
+        "(<code>analytics sync</code>) or imported, this dashboard fills in.</div></div>"
     )
