@@ -8,9 +8,9 @@ from typing import Any
 
 import httpx
 import pytest
+import whop_business
 from sqlalchemy.engine import Engine
 
-import tiny_business
 from analytics.sources.whop.client import WhopClient
 from analytics.sources.whop.fake_server import FakeWhop
 from analytics.sources.whop.serving import RunningServer, serve_in_thread
@@ -25,14 +25,14 @@ def source_engine(tmp_path: Any) -> Iterator[Engine]:
     """A SQLite source store holding the tiny business (the fake API's data)."""
     eng = create_store_engine(f"sqlite:///{tmp_path}/source.db")
     init_store(eng)
-    tiny_business.build(eng)
+    whop_business.build(eng)
     yield eng
     eng.dispose()
 
 
 @pytest.fixture
 def fake(source_engine: Engine) -> FakeWhop:
-    return FakeWhop(source_engine, api_key=API_KEY, now=tiny_business.NOW)
+    return FakeWhop(source_engine, api_key=API_KEY, now=whop_business.NOW)
 
 
 @pytest.fixture

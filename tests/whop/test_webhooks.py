@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 from compare import differences
 from sqlalchemy.engine import Engine
+from whop_business import NOW
 
 from analytics.errors import ConfigError
 from analytics.sources.whop.fake_data import LISTINGS
@@ -26,7 +27,6 @@ from analytics.sources.whop.webhook_events import inbox_report, reprocess
 from analytics.sources.whop.webhooks import WEBHOOK_PATH, WebhookReceiver
 from analytics.store.schema import membership_status_changes, memberships, refunds, webhook_inbox
 from conftest import WEBHOOK_SECRET
-from tiny_business import NOW
 
 Deliver = Callable[..., httpx.Response]
 

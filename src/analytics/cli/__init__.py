@@ -15,6 +15,7 @@ from analytics.cli.context import CliContext, FriendlyGroup
 from analytics.cli.demo_commands import demo_command
 from analytics.cli.import_commands import import_command, import_whop_export_command
 from analytics.cli.metric_commands import metric_command
+from analytics.cli.report_commands import register_report_commands
 from analytics.cli.snapshot_commands import snapshot_command
 from analytics.cli.store_commands import init_command
 from analytics.cli.whop_commands import fake_whop_command, sync_command, webhooks_command
@@ -51,6 +52,7 @@ def cli(ctx: click.Context, workspace: Path | None, database_url: str | None) ->
 
 
 cli.add_command(init_command)
+register_report_commands(cli)
 cli.add_command(demo_command)
 cli.add_command(metric_command)
 cli.add_command(snapshot_command)

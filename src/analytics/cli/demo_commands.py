@@ -28,6 +28,9 @@ def format_summary(summary: DemoSummary) -> str:
     ]
     lines += [f"{t:<{width}}  {n:>12,}" for t, n in summary.row_counts.items()]
     lines += ["", f"workspace: {summary.workspace}", f"store:     {summary.database_url}"]
+    reports = summary.steps.get("reports", {}).get("text")
+    if reports:
+        lines += ["", reports]
     quarantined = summary.steps.get("load", {}).get("quarantined")
     if quarantined:
         lines.append(f"WARNING: {quarantined} demo rows were quarantined (see the quarantine table); please report it")
@@ -80,7 +83,8 @@ def make_demo_command(clock: Clock = utcnow) -> click.Command:
         metavar="NAME",
         help="Run only this step (repeatable; e.g. init, load). Default: every registered step.",
     )
-    @click.option("--serve", is_flag=True, help="Keep the dashboards running afterwards (once that stage exists).")
+    @click.option("--serve", is_flag=True, help="Keep the Voilà dashboards running afterwards (Ctrl-C stops them).")
+    @click.option("--port", type=int, default=8866, show_default=True, help="Dashboard port with --serve.")
     @click.option("--progress/--no-progress", default=True, help="Show progress bars.")
     @pass_cli
     def demo_command(
@@ -92,6 +96,7 @@ def make_demo_command(clock: Clock = utcnow) -> click.Command:
         workspace: Path | None,
         steps: tuple[str, ...],
         serve: bool,
+        port: int,
         progress: bool,
     ) -> None:
         """Build a demo creator business in a workspace, end to end.
@@ -120,7 +125,12 @@ def make_demo_command(clock: Clock = utcnow) -> click.Command:
         )
         click.echo(format_summary(summary))
         if serve:
-            click.echo("--serve: no dashboards stage is installed yet; nothing to serve.")
+            from analytics.dashboards.server import start_dashboards, with_secret_key
+
+            settings, _ = with_secret_key(cli.settings, create=True)
+            server = start_dashboards(settings, port=port)
+            click.echo(f"Dashboards running at {server.url} (open the signed links above); Ctrl-C stops them.")
+            server.wait()
 
     return demo_command
 

@@ -7,7 +7,9 @@ advanced a few days with signed webhooks delivered to the receiver, and caught u
 lesson and funnel events), WhatsApp, affiliate clicks/referrals/commissions, disputes and exchange rates — a creator
 imports from their own exports; the demo imports it from the source store through the same import path
 (:func:`analytics.sources.imports.import_frame`).
-``snapshots`` backfills 12 months of daily snapshots and the weekly and monthly ones that dashboards and reports read.
+``snapshots`` backfills 12 months of daily snapshots and the weekly and monthly ones that dashboards and reports read;
+``churn`` (from :mod:`analytics.models.churn.demo_step`) trains, promotes and scores; ``reports`` runs the weekly
+report notebooks through Papermill (HTML, PDF, CSV, JSON) and signs a dashboard link per account and dashboard.
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from analytics.demo.pipeline import DemoContext, register_step
+from analytics.models.churn.demo_step import churn_step
 from analytics.store import create_store_engine
 from analytics.store.schema import metadata
 
-__all__ = ["IMPORTED_TABLES", "snapshots_step", "sync_step"]
+__all__ = ["IMPORTED_TABLES", "reports_step", "snapshots_step", "sync_step"]
 
 SNAPSHOT_MONTHS = 12
 SOURCE_FILE = "demo-source.db"
@@ -113,5 +116,26 @@ def snapshots_step(ctx: DemoContext) -> Mapping[str, Any]:
     return {"snapshots": written, "through": last.isoformat()}
 
 
-register_step("load", sync_step)
-register_step("snapshots", snapshots_step)
+def reports_step(ctx: DemoContext) -> Mapping[str, Any]:
+    """The weekly report run (without its sync: the demo has just synced) and signed dashboard links."""
+    from analytics.reports.demo import run_demo_reports
+
+    done = run_demo_reports(
+        ctx.settings,
+        engine=ctx.engine,
+        as_of=ctx.end - timedelta(days=1),
+        clock=ctx.clock,
+        progress=ctx.progress,
+    )
+    return {
+        "reports": {account: {k: str(v) for k, v in paths.items()} for account, paths in done.report_paths.items()},
+        "links": done.links,
+        "notes": done.notes,
+        "text": done.summary(),
+    }
+
+
+register_step("load", sync_step, after="init")
+register_step("snapshots", snapshots_step, after="load")
+register_step("churn", churn_step, after="snapshots")
+register_step("reports", reports_step, after="churn")

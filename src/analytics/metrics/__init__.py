@@ -7,7 +7,15 @@ and messaging metrics are also plain keyword functions for analysts, e.g.
 ``analytics.metrics.engagement_scores(engine, "biz_…", as_of="2025-12-31")``.
 """
 
-from analytics.metrics import billing, cash, churn_rates, cohorts, movements, revenue  # noqa: F401  (registration)
+from analytics.metrics import (  # noqa: F401  (registration)
+    billing,
+    cash,
+    churn_rates,
+    cohorts,
+    membership_status,
+    movements,
+    revenue,
+)
 from analytics.metrics.activity import active_members, activity_heatmap, lifecycle, stickiness
 from analytics.metrics.catalog import MetricSpec, catalog, catalog_markdown, get, metric
 from analytics.metrics.content import ContentScoreWeights, content_ranking, course_stats, lesson_stats, post_stats

@@ -21,7 +21,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from analytics.metrics.dialect import add_days, bucket_start, int_div
 from analytics.metrics.policies import Policies
 from analytics.metrics.request import MetricRequest, account_settings, period_instants
-from analytics.store.schema import membership_status_changes, memberships, payments, plans
+from analytics.store.schema import accounts, membership_status_changes, memberships, payments, plans
 
 __all__ = [
     "ACCESS_STATUSES",
@@ -75,11 +75,9 @@ class StateScope:
             raise ValueError(f"state keys must be among {_KEY_COLUMNS}, not {self.keys} / {self.changing_keys}")
 
 
-def _scalar(bind: sa.Engine | sa.Connection, query: Any) -> Any:
-    if isinstance(bind, sa.Engine):
-        with bind.connect() as conn:
-            return conn.execute(query).first()
-    return bind.execute(query).first()
+def _first(engine: sa.Engine, query: Any) -> bool:
+    with engine.connect() as conn:
+        return conn.execute(query).first() is not None
 
 
 def scope_for(
@@ -89,26 +87,32 @@ def scope_for(
 
     ``plan`` and ``product`` are keys when they are requested breakdowns (and ``value_keys`` is true); ``currency``
     is a key when the account has rows in several currencies (amounts in different currencies are never added
-    before conversion), and a changing key only if some membership changes currency. ``split_currency=False``
-    never splits by currency (for counts, such as members with access).
+    before conversion), and a changing key when some membership changes currency. ``split_currency=False`` never
+    splits by currency (for counts, such as members with access). One statement reads the account's settings and
+    the range of its currencies.
     """
-    account = account_settings(bind, request.account_id)
-    t0, t1 = period_instants(request, account.time_zone)
     c = membership_status_changes.c
-    cur = sa.func.coalesce(c.currency, account.reporting_currency)
-    low, high = _scalar(bind, sa.select(sa.func.min(cur), sa.func.max(cur)).where(c.account_id == request.account_id))
+    cur = sa.func.coalesce(c.currency, accounts.c.reporting_currency)
+    of_account = c.account_id == accounts.c.id
+    low_q = sa.select(sa.func.min(cur)).where(of_account).scalar_subquery()
+    high_q = sa.select(sa.func.max(cur)).where(of_account).scalar_subquery()
+    account = account_settings(bind, request.account_id, low_q, high_q)
+    low, high = account.extra
+    t0, t1 = period_instants(request, account.time_zone)
     keys: tuple[str, ...] = ()
     changing: tuple[str, ...] = ()
     if split_currency and low is not None and low != high:
         keys = ("currency",)
+        # a membership that changes currency (rare) needs a closing leg on the old currency; checking for one
+        # costs less than always computing both legs
         switched = (
             sa.select(c.membership_id)
             .where(c.account_id == request.account_id)
             .group_by(c.membership_id)
-            .having(sa.func.min(cur) != sa.func.max(cur))
+            .having(sa.func.min(c.currency) != sa.func.max(c.currency))
             .limit(1)
         )
-        if _scalar(bind, switched) is not None:
+        if bind.execute(switched).first() is not None if isinstance(bind, sa.Connection) else _first(bind, switched):
             changing = ("currency",)
     if value_keys:
         keys += tuple(b for b in ("plan", "product") if b in request.breakdowns)

@@ -1,0 +1,195 @@
+"""Overview and revenue panels: KPI cards, MRR, movements waterfall, members by status, churn, cohorts, dunning.
+
+Each function takes the :class:`~analytics.dashboards.session.Dashboard` and returns a panel whose loader calls
+registered metrics through :class:`analytics.kpis.AccountMetrics`; nothing here computes a metric.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from analytics import charts
+from analytics.dashboards.data import to_major
+from analytics.kpis import KPI_METRICS, Filters, kpi_values, kpi_window, minor_scale
+from analytics.metrics import membership_status as _membership_status  # noqa: F401 (registers the metric)
+from analytics.widgets.frame import server_log
+from analytics.widgets.panels import ChartPanel, KpiPanel, TablePanel
+
+if TYPE_CHECKING:
+    from analytics.dashboards.session import Dashboard
+
+__all__ = [
+    "KPI_METRICS",
+    "churn_chart",
+    "cohort_chart",
+    "failed_payments_table",
+    "kpis",
+    "movements_chart",
+    "mrr_chart",
+    "status_chart",
+]
+
+MOVEMENTS = ("new", "expansion", "reactivation", "contraction", "churn", "fx")
+
+
+def _log_metric_error(metric_name: str, exc: Exception) -> None:
+    server_log().error("KPI metric %r failed", metric_name, exc_info=exc)
+
+
+def kpis(dashboard: Dashboard, names: Sequence[str]) -> KpiPanel:
+    """KPI cards (see :data:`KPI_METRICS` for the names), each with its change versus the previous period."""
+    cards = [(name, KPI_METRICS[name][0]) for name in names]
+    return KpiPanel(
+        "kpis",
+        cards,
+        lambda f: kpi_values(dashboard.metrics, names, f, on_error=_log_metric_error),
+        caption=lambda f: kpi_window(f).label,
+    )
+
+
+def _series(dashboard: Dashboard, metric_name: str, filters: Filters) -> pd.DataFrame:
+    return dashboard.metric(metric_name, filters.start, filters.end, filters.grain, filters)
+
+
+def mrr_chart(dashboard: Dashboard) -> ChartPanel:
+    """MRR at the end of each bucket of the range."""
+
+    def load(f: Filters) -> pd.DataFrame:
+        frame = _series(dashboard, "mrr", f)
+        return to_major(frame, ["mrr_minor"], dashboard.account.currency)
+
+    return ChartPanel(
+        "mrr",
+        "MRR",
+        load,
+        lambda d, f: charts.mrr_line(d, x="period_start", y="mrr", currency=dashboard.account.currency),
+    )
+
+
+def movements_frame(frame: pd.DataFrame) -> tuple[float, pd.DataFrame]:
+    """MRR at the range's start (minor units) and each movement summed over the range (FX included)."""
+    totals = pd.DataFrame(
+        {
+            "movement": list(MOVEMENTS),
+            "amount": [float(frame[f"{m}_minor"].sum()) for m in MOVEMENTS],
+        }
+    )
+    return float(frame["mrr_start_minor"].iloc[0]), totals
+
+
+def movements_chart(dashboard: Dashboard) -> ChartPanel:
+    """Waterfall from MRR at the start of the range through the movements to MRR at its end."""
+
+    def load(f: Filters) -> pd.DataFrame:
+        return _series(dashboard, "mrr_movements", f)
+
+    def draw(frame: pd.DataFrame, f: Filters) -> Any:
+        currency = dashboard.account.currency
+        start, totals = movements_frame(frame)
+        scale = minor_scale(currency)
+        moves = totals.assign(amount=totals["amount"] / scale)
+        moves = moves[(moves["movement"] != "fx") | (moves["amount"] != 0)]
+        return charts.movements_waterfall(
+            moves, start=start / scale, currency=currency, title=f"MRR movements {f.start:%d %b} – {f.end:%d %b %Y}"
+        )
+
+    return ChartPanel("movements", "MRR movements", load, draw)
+
+
+def status_chart(dashboard: Dashboard) -> ChartPanel:
+    """Members by membership status at the end of the range."""
+
+    def load(f: Filters) -> pd.DataFrame:
+        return dashboard.metric("memberships_by_status", f.end, f.end, "day", f)
+
+    return ChartPanel(
+        "members_by_status",
+        "Members by status",
+        load,
+        lambda d, f: charts.bar(
+            d,
+            category="status",
+            value="members",
+            sort=list(d["status"]),  # lifecycle order, as the metric returns it
+            title=f"Members by status on {f.end:%d %b %Y}",
+            value_title="Members",
+        ),
+    )
+
+
+def churn_chart(dashboard: Dashboard) -> ChartPanel:
+    """Customer churn, gross and net MRR churn rates per bucket (percent)."""
+    series = {
+        "customer_churn_rate": ("customer_churn_rate_pct", "Customer churn"),
+        "gross_mrr_churn_rate": ("gross_mrr_churn_rate_pct", "Gross MRR churn"),
+        "net_mrr_churn_rate": ("net_mrr_churn_rate_pct", "Net MRR churn"),
+    }
+
+    def load(f: Filters) -> pd.DataFrame:
+        parts = []
+        for metric_name, (column, label) in series.items():
+            frame = _series(dashboard, metric_name, f)
+            parts.append(pd.DataFrame({"period_start": frame["period_start"], "rate": frame[column], "series": label}))
+        return pd.concat(parts, ignore_index=True).dropna(subset=["rate"])
+
+    return ChartPanel(
+        "churn_rates",
+        "Churn rates",
+        load,
+        lambda d, f: charts.line(
+            d, x="period_start", y="rate", color="series", title="Churn rates", y_title="% per period", y_format=".1f"
+        ),
+    )
+
+
+def cohort_chart(dashboard: Dashboard) -> ChartPanel:
+    """Net MRR retention by first-payment cohort (monthly cohorts, or weekly when the grain is finer)."""
+
+    def load(f: Filters) -> pd.DataFrame:
+        grain = "month" if f.grain == "month" else "week"
+        frame = dashboard.metric("net_mrr_retention", f.start, f.end, grain, f)
+        frame = frame.dropna(subset=["net_mrr_retention_pct"])
+        fmt = "%Y-%m" if grain == "month" else "%Y-%m-%d"
+        return pd.DataFrame(
+            {
+                "cohort": pd.to_datetime(frame["cohort"]).dt.strftime(fmt),
+                "period": frame["k"].astype(int),
+                "retention": frame["net_mrr_retention_pct"].astype(float) / 100.0,
+            }
+        )
+
+    return ChartPanel(
+        "cohorts",
+        "Net MRR retention by cohort",
+        load,
+        lambda d, f: charts.cohort_heatmap(d, title="Net MRR retention by cohort", value_title="Net MRR retention"),
+    )
+
+
+def failed_payments_table(dashboard: Dashboard) -> TablePanel:
+    """Failed payments per bucket: how many, how much, how many recovered."""
+
+    def load(f: Filters) -> pd.DataFrame:
+        frame = _series(dashboard, "failed_payments", f)
+        shown = frame[["period_start", "failed", "failed_minor", "recovered", "recovered_minor", "recovery_rate_pct"]]
+        shown = shown.assign(period_start=pd.to_datetime(shown["period_start"]).dt.strftime("%Y-%m-%d"))
+        return shown.rename(columns={"period_start": "period"})
+
+    return TablePanel(
+        "failed_payments",
+        "Failed payments",
+        load,
+        units={"failed_minor": "money_minor", "recovered_minor": "money_minor", "recovery_rate_pct": "percent_points"},
+        currency=lambda: dashboard.account.currency,
+        columns={
+            "period": "Period",
+            "failed": "Failed",
+            "failed_minor": "Failed amount",
+            "recovered": "Recovered",
+            "recovered_minor": "Recovered amount",
+            "recovery_rate_pct": "Recovery rate",
+        },
+    )

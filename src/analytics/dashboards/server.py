@@ -1,0 +1,291 @@
+"""Serving the dashboards with Voilà, and the signed links that open them.
+
+The server is Voilà on ``dashboards/`` configured so viewers get rendered pages and nothing else:
+
+* no source: cell inputs are stripped from pages (``strip_sources``), and the file handler serves no files
+  at all (``file_allowlist = []``, ``file_denylist = ['.*']``), so ``/voila/files/overview.ipynb`` is refused;
+* no tracebacks: ``show_tracebacks = False``; errors are written to the server log, the page shows a short note;
+* only one account: a ``prelaunch_hook`` checks the link's token before a kernel even starts and, for a bad
+  link, runs a one-cell "not authorised" notebook instead of the dashboard; the dashboard notebook checks the
+  token again itself (:func:`analytics.dashboards.session.open_dashboard`);
+* viewers' kernels accept only widget messages (Voilà's default), never code.
+
+``python -m analytics.dashboards.server --port P DIR`` runs it in the foreground (the CLI ``analytics
+dashboards`` and :func:`start_dashboards` use that).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import nbformat
+
+from analytics.auth import make_dashboard_token
+from analytics.clock import Clock, utcnow
+from analytics.dashboards import DASHBOARDS
+from analytics.errors import AnalyticsError, AuthorizationError, ReportError
+from analytics.kernels import kernel_variables
+from analytics.settings import Secret, Settings, load_settings
+
+__all__ = [
+    "DASHBOARDS",
+    "DashboardServer",
+    "dashboard_links",
+    "dashboards_dir",
+    "free_port",
+    "refusal_notebook",
+    "serve_dashboards",
+    "start_dashboards",
+    "token_gate",
+    "voila_config",
+    "with_secret_key",
+]
+
+
+def dashboards_dir(root: Path | None = None) -> Path:
+    """The ``dashboards/`` folder: under ``root``, else the source checkout's, else ``./dashboards``."""
+    from analytics.reports.locations import project_paths
+
+    return project_paths(root).dashboards
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that was free a moment ago (bind to port 0 and read what the OS chose)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def dashboard_links(
+    settings: Settings,
+    account_id: str,
+    base_url: str,
+    *,
+    expires_in: timedelta = timedelta(days=7),
+    names: tuple[str, ...] = DASHBOARDS,
+    clock: Clock = utcnow,
+) -> dict[str, str]:
+    """Signed links to each dashboard for ``account_id`` (``base_url`` such as ``http://127.0.0.1:8866``)."""
+    token = make_dashboard_token(settings.require("secret_key"), account_id, expires_in, clock)
+    base = base_url.rstrip("/")
+    return {name: f"{base}/voila/render/{name}.ipynb?token={quote(token)}" for name in names}
+
+
+def with_secret_key(settings: Settings, *, create: bool = False) -> tuple[Settings, str | None]:
+    """Settings with a key to sign dashboard links: ``ANALYTICS_SECRET_KEY``, else ``<workspace>/secret_key``.
+
+    The workspace key lets the demo sign links on a fresh machine: with ``create=True`` a random key is written
+    there once (mode 600; the workspace is not committed) and reused, so earlier links stay valid and
+    ``analytics dashboards`` on the same workspace accepts them. Returns a note when the workspace key is used.
+
+    Raises
+    ------
+    ConfigError
+        No key is configured and ``create`` is false.
+    """
+    if settings.secret_key:
+        return settings, None
+    path = settings.workspace.expanduser().resolve() / "secret_key"
+    if not path.exists():
+        if not create:
+            settings.require("secret_key")  # raises ConfigError naming ANALYTICS_SECRET_KEY
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(secrets.token_urlsafe(32))
+    key = path.read_text(encoding="utf-8").strip()
+    note = f"ANALYTICS_SECRET_KEY is not set: dashboard links are signed with the workspace key in {path}."
+    return settings.replace(secret_key=Secret(key)), note
+
+
+def refusal_notebook(reason: str) -> nbformat.NotebookNode:
+    """The one-cell notebook run instead of a dashboard when the link is refused (no data code at all)."""
+    from analytics.widgets.access import not_authorised_html
+
+    cell = nbformat.v4.new_code_cell(f"import ipywidgets\nipywidgets.HTML({not_authorised_html(reason)!r})")
+    nb = nbformat.v4.new_notebook(cells=[cell])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return nb
+
+
+def token_gate(handler: Any, notebook: nbformat.NotebookNode, cwd: str) -> nbformat.NotebookNode | None:
+    """Voilà ``prelaunch_hook``: refuse a bad link before the dashboard's code runs.
+
+    Returns ``None`` (serve the dashboard) for a valid token, else :func:`refusal_notebook` with the reason.
+    """
+    from analytics.dashboards.session import NOT_CONFIGURED, authorise_query
+    from analytics.widgets.frame import server_log
+
+    try:
+        authorise_query(str(handler.request.query), load_settings())
+    except AuthorizationError as exc:
+        server_log().warning("link refused before kernel start (%s): %s", handler.request.path, exc)
+        return refusal_notebook(str(exc))
+    except AnalyticsError as exc:
+        server_log().error("dashboard server misconfigured: %s", exc)
+        return refusal_notebook(NOT_CONFIGURED)
+    return None
+
+
+def voila_config(port: int, ip: str = "127.0.0.1", *, preheat: bool = False) -> Any:
+    """The traitlets configuration of the dashboard server (see the module docstring).
+
+    ``preheat`` keeps one kernel per dashboard started, with its imports done, waiting for the next viewer
+    (Voilà's ``preheat_kernel``): pages arrive seconds sooner, at the cost of an idle kernel per dashboard. Voilà
+    cannot combine it with a prelaunch hook, so the token is then checked by the notebook only (as always, before
+    any data is read).
+    """
+    from traitlets.config import Config
+
+    c = Config()
+    c.Voila.ip = ip
+    c.Voila.port = port
+    c.Voila.port_retries = 0
+    c.Voila.open_browser = False
+    c.Voila.tornado_settings = {"headers": {"X-Frame-Options": "SAMEORIGIN", "Referrer-Policy": "no-referrer"}}
+    c.VoilaConfiguration.strip_sources = True
+    c.VoilaConfiguration.show_tracebacks = False
+    c.VoilaConfiguration.file_allowlist = []
+    c.VoilaConfiguration.file_denylist = [".*"]
+    if preheat:
+        c.VoilaConfiguration.preheat_kernel = True
+        c.VoilaConfiguration.default_pool_size = 1
+        c.VoilaExecutor.timeout = None  # the first cell waits for a viewer for as long as it takes
+    else:
+        c.VoilaConfiguration.prelaunch_hook = token_gate
+    c.VoilaConfiguration.theme = "light"
+    c.VoilaExecutor.cell_error_instruction = "This part of the dashboard could not be shown; the operator can see why."
+    if not preheat:
+        c.VoilaExecutor.timeout = 300
+    return c
+
+
+def serve_dashboards(directory: Path, port: int, ip: str = "127.0.0.1", *, preheat: bool = False) -> None:
+    """Run Voilà on ``directory`` in this process until interrupted (Ctrl-C)."""
+    from voila.app import Voila
+
+    if not directory.is_dir():
+        raise ReportError(f"dashboards folder {directory} does not exist; run from the project checkout")
+    app = Voila(config=voila_config(port, ip, preheat=preheat))
+    app.initialize([str(directory)])
+    app.start()
+
+
+@dataclass
+class DashboardServer:
+    """A Voilà server started by :func:`start_dashboards`; stop it with :meth:`stop` (or use ``with``)."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    host: str = "127.0.0.1"
+    log_path: Path | None = None
+    _log: Any = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def stop(self) -> None:
+        """Terminate the server this object started (and only it), then close its log."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def wait(self) -> None:
+        """Block until the server exits or Ctrl-C, then stop it (``analytics demo --serve``)."""
+        try:
+            self.process.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
+
+    def __enter__(self) -> DashboardServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_dashboards(
+    settings: Settings,
+    *,
+    directory: Path | None = None,
+    port: int | None = None,
+    host: str = "127.0.0.1",
+    log_path: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    timeout: float = 60.0,
+    preheat: bool = False,
+) -> DashboardServer:
+    """Start the dashboard server in a subprocess and wait until it accepts connections.
+
+    The server and its kernels get ``settings``' store and ``ANALYTICS_SECRET_KEY`` through their environment;
+    its log (where dashboard errors go) is written to ``log_path`` (default ``<workspace>/logs/dashboards.log``).
+
+    Raises
+    ------
+    ReportError
+        The server exited or did not listen within ``timeout`` seconds (the message points at the log).
+    """
+    directory = directory or dashboards_dir()
+    port = port or free_port(host)
+    log_path = log_path or settings.workspace.expanduser().resolve() / "logs" / "dashboards.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ if environ is None else environ)
+    env.update(kernel_variables(settings, secrets=("secret_key",)))
+    log = log_path.open("ab")
+    cmd = [sys.executable, "-m", "analytics.dashboards.server", "--port", str(port), "--ip", host, str(directory)]
+    if preheat:
+        cmd.append("--preheat")
+    process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(directory))
+    server = DashboardServer(process, port, host, log_path, log)
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            server.stop()
+            raise ReportError(f"the dashboard server exited with code {process.returncode}; see {log_path}")
+        try:
+            socket.create_connection((host, port), timeout=0.2).close()
+            return server
+        except OSError as exc:
+            if time.monotonic() > deadline:
+                server.stop()
+                raise ReportError(
+                    f"the dashboard server did not listen on port {port} in {timeout:.0f} s; see {log_path}"
+                ) from exc
+            time.sleep(0.05)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m analytics.dashboards.server [--port P] [--ip IP] DIR``."""
+    parser = argparse.ArgumentParser(description="Serve the Voilà dashboards (no source, no tracebacks).")
+    parser.add_argument("directory", type=Path)
+    parser.add_argument("--port", type=int, default=8866)
+    parser.add_argument("--ip", default="127.0.0.1")
+    parser.add_argument("--preheat", action="store_true", help="keep a kernel per dashboard ready")
+    args = parser.parse_args(argv)
+    serve_dashboards(args.directory, args.port, args.ip, preheat=args.preheat)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""KPI cards: a number, its change versus the previous period and an optional sparkline."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import ipywidgets as widgets
+
+from analytics.widgets.format import change_ratio, format_change, format_value
+
+__all__ = ["Kpi", "KpiCard", "KpiRow"]
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """One key figure for a period and the same figure for the period before.
+
+    ``better`` says which direction is good news (churn going ``down`` is green).
+    """
+
+    name: str
+    label: str
+    value: Any
+    previous: Any = None
+    unit: str = "count"
+    currency: str = "usd"
+    better: Literal["up", "down"] = "up"
+
+    @property
+    def text(self) -> str:
+        """The value as shown (see :func:`~analytics.widgets.format.format_value`)."""
+        return format_value(self.value, self.unit, self.currency)
+
+    @property
+    def change_text(self) -> str:
+        """The change versus the previous period as shown."""
+        return format_change(self.value, self.previous, self.unit)
+
+    @property
+    def direction(self) -> Literal["up", "down", "flat"]:
+        ratio = change_ratio(self.value, self.previous)
+        if self.unit in ("percent", "percent_points") and self.value is not None and self.previous is not None:
+            ratio = float(self.value) - float(self.previous)
+        if ratio is None or abs(ratio) < 1e-12:
+            return "flat"
+        return "up" if ratio > 0 else "down"
+
+    def to_html(self, sparkline_svg: str = "") -> str:
+        """The card's HTML; ``data-*`` attributes carry the raw values so tests can compare exactly."""
+        direction = self.direction
+        good = "flat" if direction == "flat" else ("up" if (direction == self.better) else "down")
+        arrow = {"up": "▲", "down": "▼", "flat": "■"}[direction]
+        previous = format_value(self.previous, self.unit, self.currency)
+        return (
+            f'<div class="analytics-kpi" data-kpi="{html.escape(self.name)}"'
+            f' data-value="{html.escape(str(self.value))}"'
+            f' data-previous="{html.escape(str(self.previous))}" data-unit="{html.escape(self.unit)}">'
+            f'<div class="label">{html.escape(self.label)}</div>'
+            f'<div class="value">{html.escape(self.text)}</div>'
+            f'<div class="change {good}">{arrow} {html.escape(self.change_text)}'
+            f' <span class="previous">vs {html.escape(previous)} previous period</span></div>'
+            f"{sparkline_svg}</div>"
+        )
+
+
+class KpiCard(widgets.HTML):
+    """A card showing one :class:`Kpi`; starts in a loading state."""
+
+    def __init__(self, name: str, label: str) -> None:
+        super().__init__()
+        self.name = name
+        self.label = label
+        self.loading()
+
+    def loading(self) -> None:
+        self.value = (
+            f'<div class="analytics-kpi" data-kpi="{html.escape(self.name)}" data-state="loading">'
+            f'<div class="label">{html.escape(self.label)}</div><div class="value">…</div></div>'
+        )
+
+    def show(self, kpi: Kpi, sparkline_svg: str = "") -> None:
+        self.value = kpi.to_html(sparkline_svg)
+
+    def unavailable(self, message: str) -> None:
+        self.value = (
+            f'<div class="analytics-kpi" data-kpi="{html.escape(self.name)}" data-state="empty">'
+            f'<div class="label">{html.escape(self.label)}</div><div class="value">–</div>'
+            f'<div class="previous">{html.escape(message)}</div></div>'
+        )
+
+
+class KpiRow(widgets.HBox):
+    """Cards side by side (wrapping on narrow screens)."""
+
+    def __init__(self, cards: list[KpiCard]) -> None:
+        super().__init__(cards, layout=widgets.Layout(flex_flow="row wrap"))
+        self.cards = {card.name: card for card in cards}

@@ -1,0 +1,145 @@
+"""Chart builders draw real SVG/PNG offline; widgets show what the numbers say, with loading and empty states."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from analytics import charts
+from analytics.widgets import (
+    ChartPanel,
+    ChartView,
+    Controls,
+    DashboardFrame,
+    Filters,
+    Kpi,
+    KpiPanel,
+    PlanOption,
+    ProductOption,
+    format_change,
+    format_value,
+    not_authorised_page,
+)
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "currency", "shown"),
+    [
+        (123450, "money_minor", "usd", "$1,234.50"),
+        (-500, "money_minor", "eur", "-€5.00"),
+        (1200, "money_minor", "jpy", "¥1,200"),  # JPY has no minor unit
+        (999, "money_minor", "chf", "9.99 CHF"),
+        (0.031, "percent", "usd", "3.1 %"),
+        (12.5, "percent_points", "usd", "12.5 %"),
+        (10432, "count", "usd", "10,432"),
+        (1.75, "ratio", "usd", "1.75×"),
+        (None, "count", "usd", "–"),
+        (float("nan"), "money_minor", "usd", "–"),
+    ],
+)
+def test_format_value(value: object, unit: str, currency: str, shown: str) -> None:
+    assert format_value(value, unit, currency) == shown
+
+
+def test_format_change_is_relative_for_amounts_and_points_for_rates() -> None:
+    assert format_change(110, 100, "count") == "+10.0 %"
+    assert format_change(90, 100, "money_minor") == "-10.0 %"
+    assert format_change(5, 0, "count") == "new"  # growth from zero is undefined, never infinite
+    assert format_change(0.05, 0.04, "percent") == "+1.0 pts"
+    assert format_change(3.0, 4.5, "percent_points") == "-1.5 pts"
+    assert format_change(5, None, "count") == "–"
+
+
+def test_kpi_card_says_good_news_in_green_even_when_the_number_falls() -> None:
+    churn = Kpi("churn_rate", "Churn", 0.03, 0.05, "percent", better="down")
+    html = churn.to_html()
+    assert 'data-kpi="churn_rate"' in html and 'data-value="0.03"' in html
+    assert 'class="change up"' in html and "▼" in html and "-2.0 pts" in html
+
+
+def test_waterfall_rolls_forward_from_start_to_end() -> None:
+    # start 1000 + new 300 + expansion 50 + reactivation 10 − contraction 20 − churn 120 = 1220
+    moves = pd.DataFrame(
+        {"movement": ["churn", "new", "contraction", "expansion", "reactivation"], "amount": [120, 300, 20, 50, 10]}
+    )
+    bars = charts.waterfall_frame(1000, moves, movement="movement", amount="amount")
+    assert list(bars["step"]) == ["Start", "New", "Expansion", "Reactivation", "Contraction", "Churn", "End"]
+    assert bars.iloc[-1]["high"] == 1220
+    assert list(bars["kind"]) == ["total", "increase", "increase", "increase", "decrease", "decrease", "total"]
+
+
+def test_score_histogram_counts_every_member_once() -> None:
+    scores = pd.Series([0, 5, 9, 10, 55, 99, 100, 100])
+    spec = charts.score_histogram(scores).to_dict()
+    values = next(iter(spec["datasets"].values()))
+    counts = {row["band"]: row["members"] for row in values}
+    assert counts["0–9"] == 3 and counts["10–19"] == 1 and counts["50–59"] == 1
+    assert counts["90–100"] == 3 and sum(counts.values()) == len(scores)
+
+
+def test_lesson_dropoff_marks_the_largest_fall() -> None:
+    frame = pd.DataFrame({"lesson": list("ABCD"), "position": [1, 2, 3, 4], "completions": [50, 45, 20, 18]})
+    spec = charts.lesson_dropoff(frame).to_dict()
+    rows = next(iter(spec["datasets"].values()))
+    assert [r["lesson"] for r in rows if r["drop_off"]] == ["C"]  # 45 → 20 is the largest fall
+
+
+def test_charts_render_to_svg_and_png_without_a_browser() -> None:
+    frame = pd.DataFrame({"date": pd.date_range("2025-01-01", periods=4, freq="MS"), "mrr": [10.0, 12.0, 11.0, 15.0]})
+    chart = charts.mrr_line(frame)
+    svg = charts.to_svg(chart)
+    assert svg.startswith("<svg") and 'class="marks"' in svg and "$15" in svg
+    assert charts.to_png(chart)[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_chart_view_states() -> None:
+    view = ChartView("mrr", "MRR")
+    assert 'data-state="loading"' in view.value
+    view.empty()
+    assert 'data-state="empty"' in view.value and "No data" in view.value
+    view.error()
+    assert 'data-state="error"' in view.value and "Traceback" not in view.value
+
+
+def test_controls_emit_filters_once_per_change_and_plans_follow_the_product() -> None:
+    controls = Controls(
+        Filters(date(2025, 1, 1), date(2025, 3, 31), "week"),
+        [ProductOption("prod_a", "Course"), ProductOption("prod_b", "Community")],
+        [PlanOption("plan_1", "Monthly", "prod_a"), PlanOption("plan_2", "Yearly", "prod_b")],
+    )
+    seen: list[Filters] = []
+    controls.on_change(seen.append)
+    controls.grain.value = "month"
+    controls.plan.value = "plan_2"
+    controls.product.value = "prod_a"  # plan_2 belongs to prod_b: reset to all plans, one call
+    assert [f.grain for f in seen] == ["month", "month", "month"]
+    assert seen[-1].product_id == "prod_a" and seen[-1].plan_id is None
+    assert [v for _, v in controls.plan.options] == ["", "plan_1"]
+
+
+def test_previous_period_has_the_same_length() -> None:
+    filters = Filters(date(2025, 3, 1), date(2025, 3, 31))
+    previous = filters.previous()
+    assert (previous.start, previous.end) == (date(2025, 1, 29), date(2025, 2, 28))
+
+
+def test_frame_isolates_a_failing_panel() -> None:
+    def broken(_: Filters) -> pd.DataFrame:
+        raise RuntimeError("boom")
+
+    good = KpiPanel("kpis", [("members", "Members")], lambda f: [Kpi("members", "Members", 12, 10)])
+    bad = ChartPanel("mrr", "MRR", broken, lambda d, f: charts.mrr_line(d))
+    empty = ChartPanel("status", "Status", lambda f: pd.DataFrame(), lambda d, f: charts.members_by_status(d))
+    frame = DashboardFrame("Overview", "Test", [[good], [bad, empty]])
+    frame.refresh(Filters(date(2025, 1, 1), date(2025, 1, 31)))
+    assert 'data-value="12"' in good.cards[0].value
+    assert bad.view.state == "error" and "boom" not in bad.view.value
+    assert empty.view.state == "empty"
+    assert "1 panel(s) could not be loaded" in frame.status.value
+
+
+def test_not_authorised_page_escapes_the_reason() -> None:
+    page = not_authorised_page("<script>alert(1)</script> expired")
+    assert "<script>alert" not in page.value and "Not authorised" in page.value
