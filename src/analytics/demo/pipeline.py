@@ -48,7 +48,7 @@ class DemoContext:
 
 DemoStep = Callable[[DemoContext], Mapping[str, Any]]
 _STEPS: dict[str, DemoStep] = {}
-STEP_MODULES: tuple[str, ...] = ("analytics.demo.steps", "analytics.models.churn.demo_step")
+STEP_MODULES: tuple[str, ...] = ("analytics.demo.steps",)
 """Modules that register demo steps when imported (imported by :func:`run_demo` and :func:`registered_steps`)."""
 
 
