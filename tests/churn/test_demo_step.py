@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 import pytest
@@ -11,18 +10,14 @@ import sqlalchemy as sa
 from analytics.clock import fixed_clock
 from analytics.demo import pipeline
 from analytics.models.churn import current_model_id
+from analytics.models.churn.demo_step import churn_step
 from analytics.settings import Settings
 from churn.conftest import SYNTH_END, cut_of
 
 
 @pytest.mark.parametrize("_synthetic_store", ["sqlite"], indirect=True)
-def test_churn_step_trains_promotes_and_scores(
-    synthetic: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(pipeline, "_STEPS", dict(pipeline._STEPS))  # registration stays inside this test
-    step = importlib.import_module("analytics.models.churn.demo_step")
-    importlib.reload(step)
-    assert "churn" in pipeline._STEPS
+def test_churn_step_trains_promotes_and_scores(synthetic: sa.Engine, tmp_path: Path) -> None:
+    assert pipeline.registered_steps().index("churn") == pipeline.registered_steps().index("snapshots") + 1
     with synthetic.connect() as conn:
         accounts = list(conn.execute(sa.text("SELECT id FROM accounts")).scalars())
     ctx = pipeline.DemoContext(
@@ -36,7 +31,7 @@ def test_churn_step_trains_promotes_and_scores(
         progress=False,
         clock=fixed_clock(cut_of(SYNTH_END)),
     )
-    summary = step.churn_step(ctx)
+    summary = churn_step(ctx)
     result = summary[accounts[0]]
     assert result["roc_auc"] > result["baseline_roc_auc"]
     assert result["scored"] > 50 and "is now the current churn model" in result["promotion"]

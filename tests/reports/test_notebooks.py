@@ -16,7 +16,7 @@ SECRET_WORDS = ("key", "secret", "token", "password", "database_url")
 
 def test_the_expected_notebooks_exist() -> None:
     assert [p.stem for p in NOTEBOOKS] == ["business_report", "churn_training", "snapshot", "sync"]
-    assert [p.stem for p in DASHBOARDS] == ["content", "engagement", "overview", "revenue"]
+    assert [p.stem for p in DASHBOARDS] == ["churn", "content", "engagement", "overview", "revenue"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS + DASHBOARDS, ids=lambda p: p.name)

@@ -25,7 +25,7 @@ __all__ = [
     "start_dashboards",
 ]
 
-DASHBOARDS: tuple[str, ...] = ("overview", "revenue", "engagement", "content")
+DASHBOARDS: tuple[str, ...] = ("overview", "revenue", "engagement", "content", "churn")
 
 _HOMES = {
     "Dashboard": "session",

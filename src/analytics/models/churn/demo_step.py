@@ -1,7 +1,7 @@
 """The ``churn`` step of the demo pipeline: train a model per demo account, make it current, score the members.
 
-Registered with :func:`analytics.demo.pipeline.register_step` when this module is imported (it is listed in
-``analytics.demo.pipeline.STEP_MODULES``), so ``analytics demo`` ends with churn scores the dashboard can show.
+:mod:`analytics.demo.steps` registers it (after ``snapshots``), so ``analytics demo`` ends with churn scores the
+dashboard can show; importing this module registers nothing.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from analytics.demo.pipeline import DemoContext, register_step
+from analytics.demo.pipeline import DemoContext
 from analytics.errors import ModelError
 from analytics.models.churn.registry import promote_with_policy, register_model
 from analytics.models.churn.scoring import score_members
@@ -44,6 +44,3 @@ def churn_step(ctx: DemoContext) -> Mapping[str, Any]:
             "by_risk_level": {str(k): int(v) for k, v in scores["risk_level"].value_counts().items()},
         }
     return summary
-
-
-register_step("churn", churn_step)

@@ -73,8 +73,8 @@ def membership_query(account_id: str, cuts: CTE, iv: CTE, pop: CTE) -> sa.Select
     """State in force just before the cut (paying memberships) and the member's change history before it."""
     state = (
         sa.select(
-            pop.c.k,
-            pop.c.member_id,
+            cuts.c.k,
+            iv.c.member_id,
             sa.func.count().label("paying_memberships"),
             sa.func.sum(
                 sa.case(
@@ -88,13 +88,10 @@ def membership_query(account_id: str, cuts: CTE, iv: CTE, pop: CTE) -> sa.Select
             ),
             _flag_if(iv.c.status == "past_due").label("past_due"),
         )
-        .select_from(
-            _base(cuts, pop).join(
-                iv, sa.and_(iv.c.member_id == pop.c.member_id, in_force(iv, cuts.c.cut, inclusive=False))
-            )
-        )
+        # dates × intervals, not the population: the state of every paying member, joined to the population below
+        .select_from(cuts.join(iv, in_force(iv, cuts.c.cut, inclusive=False)))
         .where(is_paying(iv))
-        .group_by(pop.c.k, pop.c.member_id)
+        .group_by(cuts.c.k, iv.c.member_id)
         .subquery("state")
     )
     # The change history through the materialised state intervals (not the table): engines without an

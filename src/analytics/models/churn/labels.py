@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, timedelta
-from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
@@ -56,25 +55,21 @@ def churn_labels(
     iv = state_intervals(account_id)
     pop = paying_population(cuts, iv)
     stops = stop_events(iv, after=sa.literal(first, UTCDateTime()), until=sa.literal(last, UTCDateTime()))
-    query: sa.Select[Any] = (
-        sa.select(pop.c.k, pop.c.member_id, sa.func.min(stops.c.stopped_at).label("churned_at"))
-        .select_from(
-            pop.join(cuts, cuts.c.k == pop.c.k).outerjoin(
-                stops,
-                sa.and_(
-                    stops.c.member_id == pop.c.member_id,
-                    stops.c.stopped_at > cuts.c.cut,
-                    stops.c.stopped_at <= cuts.c.cut_h,
-                ),
-            )
-        )
-        .group_by(pop.c.k, pop.c.member_id)
+    # Stops per date come from the (few) stop events joined to the dates; the population is fetched on its own and
+    # the two are merged here, so no engine has to guess how many members a date has.
+    first_stops = (
+        sa.select(cuts.c.k, stops.c.member_id, sa.func.min(stops.c.stopped_at).label("churned_at"))
+        .select_from(cuts.join(stops, sa.and_(stops.c.stopped_at > cuts.c.cut, stops.c.stopped_at <= cuts.c.cut_h)))
+        .group_by(cuts.c.k, stops.c.member_id)
     )
     with engine.connect() as conn:
-        result = conn.execute(query)
-        frame = pd.DataFrame(result.all(), columns=list(result.keys()))
+        population = conn.execute(sa.select(pop.c.k, pop.c.member_id))
+        frame = pd.DataFrame(population.all(), columns=["k", "member_id"])
+        result = conn.execute(first_stops)
+        stopped = pd.DataFrame(result.all(), columns=["k", "member_id", "churned_at"])
     if frame.empty:
         return pd.DataFrame(columns=["as_of", "member_id", "churned", "churned_at"])
+    frame = frame.merge(stopped, on=["k", "member_id"], how="left")
     frame["as_of"] = [days[k] for k in frame["k"]]
     frame["churned_at"] = pd.to_datetime(frame["churned_at"], utc=True)
     frame["churned"] = frame["churned_at"].notna().astype(int)

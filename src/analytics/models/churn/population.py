@@ -95,8 +95,11 @@ def cuts_cte(dates: Sequence[date], *, horizon_days: int | None = None, name: st
 
 
 def state_intervals(account_id: str, *, name: str = "state_iv") -> CTE:
-    """Every status change of the account with the instant it stops being in force (``end_at``, null = still)."""
-    nxt = sa.func.lead(msc.c.changed_at).over(partition_by=msc.c.membership_id, order_by=(msc.c.changed_at, msc.c.id))
+    """Every status change of the account with the instant it stops being in force (``end_at``, null = still) and
+    the membership's next status (``next_status``)."""
+    order = (msc.c.changed_at, msc.c.id)
+    nxt = sa.func.lead(msc.c.changed_at).over(partition_by=msc.c.membership_id, order_by=order)
+    next_status = sa.func.lead(msc.c.status).over(partition_by=msc.c.membership_id, order_by=order)
     return (
         sa.select(
             msc.c.membership_id,
@@ -108,6 +111,7 @@ def state_intervals(account_id: str, *, name: str = "state_iv") -> CTE:
             msc.c.currency,
             msc.c.changed_at.label("start_at"),
             nxt.label("end_at"),
+            next_status.label("next_status"),
         )
         .where(msc.c.account_id == account_id)
         .cte(name)
@@ -147,22 +151,45 @@ def stop_events(iv: CTE, *, after: Any = None, until: Any, name: str = "stops") 
     """Every ``(member_id, stopped_at)`` in ``(after, until]`` at which a member stopped paying because a
     membership ended: a change into ``canceled``/``expired`` after which none of their memberships is paying.
 
-    Computed once as a materialised CTE from the state intervals (``after`` None = since the beginning).
+    Set-based, without a join per event (planners misjudge joins over CTEs): each paying interval adds +1 at its
+    start and −1 at its end (flagged when the membership's next status is an ending one); a running sum per
+    member counts the paying memberships, and a stop is an instant where it falls to 0 with an ending flag.
+    Computed once as a materialised CTE (``after`` None = since the beginning).
     """
-    ended = iv.alias("ended")
-    other = iv.alias("other")
-    still_paying = (
-        sa.select(sa.literal(1))
-        .select_from(other)
-        .where(other.c.member_id == ended.c.member_id, in_force(other, ended.c.start_at, inclusive=True))
-        .where(is_paying(other))
+    paying = sa.select(iv).where(is_paying(iv)).subquery("paying_iv")
+    ending = sa.case((paying.c.next_status.in_(ENDED_STATUSES), 1), else_=0)
+    steps = sa.union_all(
+        sa.select(
+            paying.c.member_id, paying.c.start_at.label("t"), sa.literal(1).label("delta"), sa.literal(0).label("ends")
+        ),
+        sa.select(
+            paying.c.member_id, paying.c.end_at.label("t"), sa.literal(-1).label("delta"), ending.label("ends")
+        ).where(paying.c.end_at.is_not(None)),
+    ).subquery("paying_steps")
+    per_instant = (
+        sa.select(
+            steps.c.member_id,
+            steps.c.t,
+            sa.func.sum(steps.c.delta).label("delta"),
+            sa.func.max(steps.c.ends).label("ends"),
+        )
+        .group_by(steps.c.member_id, steps.c.t)
+        .subquery("per_instant")
     )
-    query = sa.select(ended.c.member_id, ended.c.start_at.label("stopped_at")).where(
-        ended.c.status.in_(ENDED_STATUSES), ended.c.start_at <= until, ~sa.exists(still_paying)
+    running = sa.select(
+        per_instant.c.member_id,
+        per_instant.c.t,
+        per_instant.c.ends,
+        sa.func.sum(per_instant.c.delta)
+        .over(partition_by=per_instant.c.member_id, order_by=per_instant.c.t)
+        .label("paying_count"),
+    ).subquery("running")
+    query = sa.select(running.c.member_id, running.c.t.label("stopped_at")).where(
+        running.c.paying_count == 0, running.c.ends == 1, running.c.t <= until
     )
     if after is not None:
-        query = query.where(ended.c.start_at > after)
-    return query.distinct().cte(name).prefix_with("MATERIALIZED")
+        query = query.where(running.c.t > after)
+    return query.cte(name).prefix_with("MATERIALIZED")
 
 
 CHURN_TABLES: tuple[str, ...] = (

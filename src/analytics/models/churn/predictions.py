@@ -6,6 +6,7 @@ daily run); these functions read ``churn_predictions`` and ``model_registry`` fo
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pandas as pd
@@ -18,8 +19,11 @@ from analytics.store.schema import members, model_registry
 __all__ = ["at_risk_members", "current_model_card", "latest_scores"]
 
 
-def latest_scores(engine: Engine, account_id: str, *, model_id: str | None = None) -> pd.DataFrame:
-    """The newest day's stored scores of the account (of ``model_id``, default the current model), riskiest first.
+def latest_scores(
+    engine: Engine, account_id: str, *, model_id: str | None = None, before: date | None = None
+) -> pd.DataFrame:
+    """The newest day's stored scores of the account (of ``model_id``, default the current model), riskiest first;
+    with ``before``, the newest day strictly before that date (to compare with the previous scoring).
 
     Columns: ``member_id``, ``member`` (display name, username, email or id), ``probability``, ``risk_level``,
     ``factors``, ``actions``, ``action_taken``, ``as_of``, ``model_id``. Empty when nothing was scored yet.
@@ -47,7 +51,8 @@ def latest_scores(engine: Engine, account_id: str, *, model_id: str | None = Non
         if model_id is None:
             return pd.DataFrame(columns=columns)
         scope = sa.and_(cp.c.account_id == account_id, cp.c.model_id == model_id)
-        day = conn.execute(sa.select(sa.func.max(cp.c.as_of)).where(scope)).scalar()
+        newest = sa.select(sa.func.max(cp.c.as_of)).where(scope)
+        day = conn.execute(newest if before is None else newest.where(cp.c.as_of < before)).scalar()
         if day is None:
             return pd.DataFrame(columns=columns)
         name = sa.func.coalesce(members.c.display_name, members.c.username, members.c.email, cp.c.member_id)

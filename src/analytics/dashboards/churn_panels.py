@@ -1,0 +1,238 @@
+"""Churn dashboard panels: members at risk with their factors and actions, risk distribution, model card summary,
+retention projection and the 90-day revenue forecast.
+
+Loaders read the scores the daily run stored (:mod:`analytics.models.churn.predictions`) or fit the retention
+model on the account's history; drawing is :mod:`analytics.models.churn.charts`. The period controls do not
+apply (scores are as of their day), so the page is laid out without controls; empty states say what to run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from analytics.kpis import Filters, NotAvailable
+from analytics.models.churn import charts
+from analytics.models.churn.predictions import at_risk_members, current_model_card, latest_scores
+from analytics.widgets.kpi import Kpi
+from analytics.widgets.panels import ChartPanel, KpiPanel, TablePanel
+
+if TYPE_CHECKING:
+    from analytics.dashboards.session import Dashboard
+
+__all__ = [
+    "at_risk_table",
+    "calibration_chart",
+    "churn_kpis",
+    "factors_chart",
+    "model_table",
+    "retention_chart",
+    "revenue_forecast_chart",
+    "risk_chart",
+]
+
+NO_SCORES = "No churn scores yet: train a model (`analytics train`) and score members (`analytics score`)."
+
+
+def _scores(dashboard: Dashboard) -> pd.DataFrame:
+    scores = latest_scores(dashboard.engine, dashboard.account_id)
+    if scores.empty:
+        raise NotAvailable(NO_SCORES)
+    return scores
+
+
+def _card(dashboard: Dashboard) -> dict[str, Any]:
+    card = current_model_card(dashboard.engine, dashboard.account_id)
+    if card is None:
+        raise NotAvailable(NO_SCORES)
+    return card
+
+
+def churn_kpis(dashboard: Dashboard) -> KpiPanel:
+    """Members at high or critical risk and expected churners (sum of probabilities), each against the previous
+    scoring day, paying members scored, and the model's backtest ROC AUC next to the baseline's."""
+
+    def load(_f: Filters) -> Sequence[Kpi]:
+        scores = _scores(dashboard)
+        card = _card(dashboard)
+        previous = latest_scores(dashboard.engine, dashboard.account_id, before=scores["as_of"].iloc[0])
+        had = not previous.empty
+
+        def at_risk(frame: pd.DataFrame) -> int:
+            return int(frame["risk_level"].isin(["high", "critical"]).sum())
+
+        auc, baseline = card["backtest"]["model"].get("roc_auc"), card["backtest"]["baseline"].get("roc_auc")
+        base_text = "–" if baseline is None else f"{baseline:.2f}"
+        return [
+            Kpi(
+                "at_risk_members",
+                "At high or critical risk",
+                at_risk(scores),
+                previous=at_risk(previous) if had else None,
+                unit="count",
+                better="down",
+            ),
+            Kpi(
+                "expected_churners",
+                "Expected churners (30 days)",
+                float(scores["probability"].sum()),
+                previous=float(previous["probability"].sum()) if had else None,
+                unit="count",
+                better="down",
+            ),
+            Kpi(
+                "paying_members",
+                "Paying members scored",
+                len(scores),
+                previous=len(previous) if had else None,
+                unit="count",
+            ),
+            Kpi("model_roc_auc", f"Model ROC AUC (baseline {base_text})", auc, unit="number"),
+        ]
+
+    def caption(_f: Filters) -> str:
+        scores = latest_scores(dashboard.engine, dashboard.account_id)
+        if scores.empty:
+            return NO_SCORES
+        day = scores["as_of"].iloc[0]
+        previous = latest_scores(dashboard.engine, dashboard.account_id, before=day)
+        versus = f", compared with {previous['as_of'].iloc[0]}" if len(previous) else ""
+        return f"Scores as of {day}{versus}"
+
+    cards = [
+        ("at_risk_members", "At high or critical risk"),
+        ("expected_churners", "Expected churners (30 days)"),
+        ("paying_members", "Paying members scored"),
+        ("model_roc_auc", "Model ROC AUC"),
+    ]
+    return KpiPanel("churn_kpis", cards, load, caption=caption)
+
+
+def risk_chart(dashboard: Dashboard) -> ChartPanel:
+    """Paying members per risk level."""
+    return ChartPanel(
+        "risk_distribution",
+        "Churn risk",
+        lambda f: _scores(dashboard),
+        lambda frame, f: charts.risk_distribution(frame),
+        empty_text=NO_SCORES,
+    )
+
+
+def factors_chart(dashboard: Dashboard) -> ChartPanel:
+    """How often each feature is a top factor among members at medium risk or above."""
+
+    def load(_f: Filters) -> pd.DataFrame:
+        scores = _scores(dashboard)
+        at_risk = scores[scores["risk_level"] != "low"]
+        if not any(len(f or []) for f in at_risk["factors"]):
+            raise NotAvailable("No member is at medium risk or above.")
+        return at_risk
+
+    return ChartPanel("risk_factors", "Why members are at risk", load, lambda frame, f: charts.factor_counts(frame))
+
+
+def at_risk_table(dashboard: Dashboard, *, top: int = 25) -> TablePanel:
+    """The riskiest members: risk, probability, why (top factors) and what to do (recommended actions)."""
+
+    def load(_f: Filters) -> pd.DataFrame:
+        table = at_risk_members(_scores(dashboard), levels=("critical", "high", "medium"), top=top)
+        if table.empty:
+            raise NotAvailable("No member is at medium risk or above.")
+        return table
+
+    return TablePanel("at_risk_members", "Members at risk and what to do", load, max_rows=top)
+
+
+def model_table(dashboard: Dashboard) -> TablePanel:
+    """The current model's card in brief: backtest metrics next to the days-since-last-activity baseline."""
+
+    def load(_f: Filters) -> pd.DataFrame:
+        card = _card(dashboard)
+        bt = card["backtest"]
+        rows = []
+        for key, label in (
+            ("roc_auc", "ROC AUC"),
+            ("pr_auc", "PR AUC"),
+            ("brier", "Brier score (lower is better)"),
+            ("top_decile_lift", "Top-decile lift"),
+        ):
+            model, base = bt["model"].get(key), bt["baseline"].get(key)
+            rows.append(
+                {
+                    "Backtest metric": label,
+                    "Model": "–" if model is None else f"{model:.3f}",
+                    "Baseline (days since last activity)": "–" if base is None else f"{base:.3f}",
+                }
+            )
+        tr = card["training"]
+        rows.append(
+            {
+                "Backtest metric": "Trained on",
+                "Model": f"{card['estimator']}, {tr['n_rows']} member-dates",
+                "Baseline (days since last activity)": f"{tr['start']} to {tr['end']}",
+            }
+        )
+        return pd.DataFrame(rows)
+
+    return TablePanel("model_card", "Churn model (time-based backtest)", load)
+
+
+def calibration_chart(dashboard: Dashboard) -> ChartPanel:
+    """Mean predicted vs observed churn per risk decile of the backtest."""
+    return ChartPanel(
+        "calibration",
+        "Calibration on the backtest",
+        lambda f: pd.DataFrame(_card(dashboard)["backtest"]["model"].get("calibration", [])),
+        lambda frame, f: charts.calibration(_card(dashboard)),
+    )
+
+
+def _projection(dashboard: Dashboard, f: Filters) -> Any:
+    from analytics.errors import ModelError
+    from analytics.models.retention import retention_projection
+
+    try:
+        return retention_projection(dashboard.engine, dashboard.account_id, as_of=f.end + timedelta(days=1), periods=12)
+    except ModelError as exc:
+        raise NotAvailable(str(exc)) from exc
+
+
+def retention_chart(dashboard: Dashboard) -> ChartPanel:
+    """Share still paying after t 30-day periods: observed (Kaplan–Meier) and projected (sBG)."""
+    return ChartPanel(
+        "retention_projection",
+        "Retention: observed and projected",
+        lambda f: _projection(dashboard, f).curve,
+        lambda frame, f: charts.retention_projection(frame),
+    )
+
+
+def revenue_forecast_chart(dashboard: Dashboard) -> ChartPanel:
+    """Recurring revenue of the next three 30-day months (existing members + new business) with a 90 % interval."""
+
+    def load(f: Filters) -> pd.DataFrame:
+        from analytics.models.retention import revenue_forecast
+
+        projection = _projection(dashboard, f)
+        return revenue_forecast(
+            dashboard.engine, dashboard.account_id, as_of=projection.as_of, projection=projection, n_boot=100
+        )
+
+    return ChartPanel(
+        "revenue_forecast",
+        "Recurring revenue, next 90 days",
+        load,
+        lambda frame, f: charts.revenue_forecast(frame, currency=_main_currency(frame, dashboard.account.currency)),
+    )
+
+
+def _main_currency(forecast: pd.DataFrame, preferred: str) -> str:
+    """The account's currency when it has revenue, else the currency with the most expected revenue."""
+    totals = forecast[forecast["month"] == 0].set_index("currency")["expected_minor"]
+    if preferred in totals.index or totals.empty:
+        return preferred
+    return str(totals.idxmax())

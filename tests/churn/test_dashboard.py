@@ -1,0 +1,106 @@
+"""The churn dashboard in headless Chromium: every panel drawn from the stored scores; a bad link shows nothing."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+from analytics.auth import make_dashboard_token
+from analytics.dashboards.server import DashboardServer, dashboard_links, start_dashboards
+from analytics.models.churn import latest_scores, register_model, score_members, train_churn_model
+from analytics.settings import Secret, Settings
+from analytics.store import create_store_engine
+from churn.conftest import SYNTH_END
+from churn.synthetic import ACCOUNT
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reports"))  # the shared Chromium helpers
+from dashboard_browser import chromium, require_chromium, screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+SECRET = "churn-dashboard-test-secret-0123456789"
+READY = """() => {
+  if (document.querySelector('[data-state=not-authorised]') !== null) return true;
+  const status = document.querySelector('.analytics-loading[data-state]');
+  return status !== null && status.dataset.state !== 'loading'
+    && document.querySelectorAll('.analytics-page [data-state=loading]').length === 0;
+}"""
+
+
+@pytest.fixture(scope="module")
+def workspace(_synthetic_store: object, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The synthetic business in a workspace with a trained, current model and today's scores."""
+    if not isinstance(_synthetic_store, Path):
+        pytest.skip("the dashboard is checked on the SQLite workspace")
+    settings = Settings(workspace=tmp_path_factory.mktemp("churn_dash") / "workspace", secret_key=Secret(SECRET))
+    settings.workspace.mkdir(parents=True)
+    shutil.copyfile(_synthetic_store, settings.workspace / "analytics.db")
+    engine = create_store_engine(settings.database_url)
+    trained = train_churn_model(engine, ACCOUNT, end=SYNTH_END, n_dates=8, step_days=21)
+    register_model(engine, trained, workspace=settings.workspace, make_current=True)
+    score_members(engine, ACCOUNT, workspace=settings.workspace, as_of=SYNTH_END)
+    engine.dispose()
+    return settings
+
+
+@pytest.fixture(scope="module")
+def site(workspace: Settings) -> Iterator[DashboardServer]:
+    require_chromium()
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("ANALYTICS_")}
+    with start_dashboards(workspace, environ=environ) as server:
+        yield server
+
+
+def open_page(browser: Any, url: str) -> Any:
+    page = browser.new_page(viewport={"width": 1300, "height": 3000})
+    page.goto(url, wait_until="load", timeout=180_000)
+    page.wait_for_selector(".analytics-header, [data-state=not-authorised]", timeout=180_000)
+    page.wait_for_function(READY, timeout=180_000)
+    return page
+
+
+@pytest.mark.parametrize("_synthetic_store", ["sqlite"], indirect=True)
+def test_churn_dashboard_shows_the_stored_scores(site: DashboardServer, workspace: Settings) -> None:
+    links = dashboard_links(workspace, ACCOUNT, site.url, names=("churn",))
+    engine = create_store_engine(workspace.database_url)
+    scores = latest_scores(engine, ACCOUNT)
+    engine.dispose()
+    at_risk = int(scores["risk_level"].isin(["high", "critical"]).sum())
+    with chromium() as browser:
+        page = open_page(browser, links["churn"])
+        try:
+            screenshot(page, "dashboard-churn")
+            text = page.inner_text("body")
+            assert "Not authorised" not in text and "Traceback" not in text and "There was an error" not in text
+            assert page.locator(".analytics-page [data-state=error]").count() == 0, "a panel failed (server log)"
+            charts = page.locator(".analytics-chart[data-chart]")
+            assert charts.count() >= 5
+            for i in range(charts.count()):
+                chart = charts.nth(i)
+                assert chart.get_attribute("data-state") == "ready", chart.get_attribute("data-chart")
+                assert chart.locator("svg.marks").count() == 1, chart.get_attribute("data-chart")
+            tables = page.locator(".analytics-table")
+            assert page.locator(".analytics-table[data-state=ready]").count() == tables.count() == 2
+            card = page.locator(".analytics-kpi[data-kpi=at_risk_members]")
+            assert float(card.get_attribute("data-value") or "nan") == at_risk
+            riskiest = scores.iloc[0]
+            assert riskiest["factors"][0]["text"] in text  # the riskiest member's first factor, in words
+            assert f"Scores as of {SYNTH_END}" in text
+        finally:
+            page.close()
+
+        forged = make_dashboard_token(Secret("somebody-elses-secret-key-123"), ACCOUNT, timedelta(days=1))
+        page = open_page(browser, f"{site.url}/voila/render/churn.ipynb?token={quote(forged)}")
+        try:
+            text = page.inner_text("body")
+            assert "Not authorised" in text and ACCOUNT not in text
+            assert page.locator("svg.marks").count() == 0 and page.locator(".analytics-kpi").count() == 0
+        finally:
+            page.close()
