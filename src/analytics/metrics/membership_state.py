@@ -18,7 +18,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
-from analytics.metrics.dialect import add_days, bucket_start, int_div
+from analytics.metrics.dialect import add_days, bucket_start, int_div, sort_key
 from analytics.metrics.policies import Policies
 from analytics.metrics.request import MetricRequest, account_settings, period_instants
 from analytics.store.schema import accounts, membership_status_changes, memberships, payments, plans
@@ -220,7 +220,10 @@ def membership_deltas(scope: StateScope, value: Value = "mrr", *, delinquency: b
         else access_flag(c.c)
     )
     keys = _key_expressions(scope, c.c, m.c, p.c)
-    window: dict[str, Any] = {"partition_by": c.c.membership_id, "order_by": (c.c.changed_at, c.c.id)}
+    window: dict[str, Any] = {
+        "partition_by": sort_key(c.c.membership_id, scope.dialect),
+        "order_by": (c.c.changed_at, sort_key(c.c.id, scope.dialect)),
+    }
     cols: list[Any] = [
         c.c.member_id.label("member_id"),
         c.c.membership_id.label("membership_id"),
