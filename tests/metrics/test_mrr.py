@@ -275,6 +275,25 @@ def test_multi_currency_fx_line(shared_store: sa.Engine, new_account: str) -> No
         run(shared_store, "mrr", account, "2024-01-01", "2024-01-30")
 
 
+def test_fx_conversion_is_double_precision(shared_store: sa.Engine, new_account: str) -> None:
+    # 98,765,432 minor units of GBP a month at 1.2345679 USD/GBP = 121,932,631.6… → 121,932,632 (rates are read
+    # as doubles on every engine; single precision would be off by tens of units here).
+    from datetime import date
+
+    from business import add_rates
+
+    add_rates(shared_store, [(date(2024, 1, 1), "gbp", "usd", "1.2345679")])
+    account = (
+        Business(new_account)
+        .member("m1", "2024-01-01")
+        .history("m1", "ms1", ("2024-01-01", "active", 98_765_432), currency="gbp")
+        .load(shared_store)
+    )
+    mrr = run(shared_store, "mrr", account, "2024-01-01", "2024-01-31")
+    assert col(mrr, "mrr_minor") == [round(98_765_432 * 1.2345679)]
+    assert col(mrr, "mrr_minor") == [121_932_632]
+
+
 def test_discounts_list_policy(shared_store: sa.Engine, new_account: str) -> None:
     # m1 pays 800 after a 20 % promo on a 1000 list-price plan: net MRR 800 (default), list MRR 1000.
     account = (

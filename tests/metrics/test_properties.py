@@ -61,7 +61,7 @@ def load(engine: sa.Engine, history: list[tuple[int, list[tuple[int, str, int, i
     return b.load(engine)
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(history=histories, grain=st.sampled_from(["week", "month"]), window=st.sampled_from([0, 60, 60 * 24 * 3]))
 def test_rollforward_and_reference(shared_store: sa.Engine, history, grain: str, window: int) -> None:  # type: ignore[no-untyped-def]
     account = load(shared_store, history)

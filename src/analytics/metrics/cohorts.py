@@ -15,6 +15,7 @@ from analytics.metrics.dialect import (
     date_bucket_index,
     expand_range,
     metric_connection,
+    sort_key,
 )
 from analytics.metrics.fx import convert_amounts, load_rates
 from analytics.metrics.membership_state import ACCESS_STATUSES, scope_for
@@ -129,7 +130,7 @@ def signup_retention(engine: sa.Engine, request: MetricRequest) -> pd.DataFrame:
         cohort = index_of(signed).label("cohort")
         in_cohort = [mb.account_id == request.account_id, signed >= t0, signed < t1]
         next_at = sa.func.lead(c.changed_at, type_=c.changed_at.type).over(
-            partition_by=c.membership_id, order_by=(c.changed_at, c.id)
+            partition_by=sort_key(c.membership_id, dialect), order_by=(c.changed_at, sort_key(c.id, dialect))
         )
         rows = (
             sa.select(c.member_id, c.changed_at, c.status, next_at.label("next_at"))
@@ -156,10 +157,15 @@ def signup_retention(engine: sa.Engine, request: MetricRequest) -> pd.DataFrame:
         expanded = expand_range(
             [access.c.member_id, access.c.cohort], access, access.c.i0, access.c.i1, dialect, (first, last)
         ).subquery("expanded")
-        counts = (
-            sa.select(expanded.c.cohort, expanded.c.i, sa.func.count(sa.distinct(expanded.c.member_id)).label("active"))
+        # distinct (member, bucket) pairs first: a member with two memberships giving access counts once
+        pairs = (
+            sa.select(expanded.c.member_id, expanded.c.cohort, expanded.c.i)
             .where(expanded.c.i >= expanded.c.cohort)
-            .group_by(expanded.c.cohort, expanded.c.i)
+            .distinct()
+            .subquery("active_pairs")
+        )
+        counts = sa.select(pairs.c.cohort, pairs.c.i, sa.func.count().label("active")).group_by(
+            pairs.c.cohort, pairs.c.i
         )
         sizes = (
             sa.select(cohort, sa.literal(-1).label("i"), sa.func.count().label("active"))

@@ -48,6 +48,7 @@ __all__ = [
     "int_div",
     "local_date",
     "metric_connection",
+    "sort_key",
     "to_dates",
 ]
 
@@ -278,7 +279,7 @@ def day_number(
         if dialect != "duckdb" or tz == "UTC":
             return exact
         epoch_us = sa.func.epoch_us(col)
-    if within is None or not _span(within):
+    if within is None or not _span(within) or dialect == "duckdb":  # DuckDB: offset pieces + extract (above)
         return exact
     whens = [
         (
@@ -330,7 +331,7 @@ def _month_index(
         year = sa.cast(sa.extract("year", local), sa.Integer)
         month = sa.cast(sa.extract("month", local), sa.Integer)
     exact = (year - _num(1970)) * _num(12) + month - _num(1)
-    if within is None or not _span(within) or dialect != "sqlite":
+    if within is None or not _span(within) or dialect == "duckdb":  # DuckDB: offset pieces + extract (above)
         return exact
     zone = ZoneInfo(tz)
     lo, hi = within
@@ -434,3 +435,12 @@ def metric_connection(engine: sa.Engine) -> Iterator[sa.Connection]:
         if conn.dialect.name == "postgresql":
             conn.execute(sa.text("SET LOCAL jit = off"))
         yield conn
+
+
+def sort_key(col: Any, dialect: str) -> Any:
+    """A text column as a window/sort key: byte order on PostgreSQL (``COLLATE "C"``).
+
+    Ids only need a consistent order, and PostgreSQL compares text with the locale's rules (C.UTF-8 included)
+    unless told otherwise, which makes sorting by ids several times slower. SQLite and DuckDB compare bytes.
+    """
+    return col.collate("C") if dialect == "postgresql" else col

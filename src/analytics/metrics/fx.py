@@ -97,7 +97,7 @@ def load_rates(
     )
     columns = ["rate_date", "currency", "quote_currency", "rate"]
     # the rate as a float in SQL: it is used as a float, and parsing exact decimals row by row costs more
-    rate = sa.cast(r.rate, sa.Float)
+    rate: sa.Cast[float] = sa.cast(r.rate, sa.Double())
     query = sa.select(r.rate_date, r.currency, r.quote_currency, rate).where(r.rate_date <= last_day, pairs)
     if first_day is not None:
         since = first_day - timedelta(days=31)

@@ -18,7 +18,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
-from analytics.metrics.dialect import add_days, bucket_start, int_div
+from analytics.metrics.dialect import add_days, bucket_start, int_div, sort_key
 from analytics.metrics.policies import Policies
 from analytics.metrics.request import MetricRequest, account_settings, period_instants
 from analytics.store.schema import accounts, membership_status_changes, memberships, payments, plans
@@ -219,21 +219,16 @@ def membership_deltas(scope: StateScope, value: Value = "mrr", *, delinquency: b
         if value == "mrr"
         else access_flag(c.c)
     )
-    keys = _key_expressions(scope, c.c, m.c, p.c)
-    window: dict[str, Any] = {"partition_by": c.c.membership_id, "order_by": (c.c.changed_at, c.c.id)}
-    cols: list[Any] = [
+    key_exprs = _key_expressions(scope, c.c, m.c, p.c)
+    inner: list[Any] = [
         c.c.member_id.label("member_id"),
         c.c.membership_id.label("membership_id"),
         c.c.changed_at.label("changed_at"),
         c.c.id.label("ord"),
+        c.c.status.label("status"),
         v.label("v"),
-        sa.func.lag(v).over(**window).label("pv"),
+        *[expr.label(name) for name, expr in key_exprs.items()],
     ]
-    changing = list(scope.changing_keys)  # a membership's product never changes
-    for name, expr in keys.items():
-        cols.append(expr.label(name))
-        if name in changing:
-            cols.append(sa.func.lag(expr).over(**window).label(f"prev_{name}"))
     if delinquency:
         pay = payments.alias("pay")
         failed_unrecovered = (
@@ -248,11 +243,32 @@ def membership_deltas(scope: StateScope, value: Value = "mrr", *, delinquency: b
             )
             .exists()
         )
-        prev_status = sa.func.lag(c.c.status).over(**window)
-        cols.append(sa.case((sa.or_(prev_status == "past_due", failed_unrecovered), 1), else_=0).label("dunning"))
+        inner.append(sa.case((failed_unrecovered, 1), else_=0).label("failed_unrecovered"))
+    # v is computed once per row in a subquery (SQLite would evaluate it again inside LAG otherwise)
+    base = sa.select(*inner).select_from(source).where(c.c.account_id == scope.account_id).subquery(f"{value}_base")
+    window: dict[str, Any] = {
+        "partition_by": sort_key(base.c.membership_id, scope.dialect),
+        "order_by": (base.c.changed_at, sort_key(base.c.ord, scope.dialect)),
+    }
+    keys = {name: base.c[name] for name in key_exprs}
+    changing = list(scope.changing_keys)  # a membership's product never changes
+    cols: list[Any] = [
+        base.c.member_id,
+        base.c.membership_id,
+        base.c.changed_at,
+        base.c.ord,
+        base.c.v,
+        sa.func.lag(base.c.v).over(**window).label("pv"),
+        *keys.values(),
+        *[sa.func.lag(keys[name]).over(**window).label(f"prev_{name}") for name in changing],
+    ]
+    if delinquency:
+        prev_status = sa.func.lag(base.c.status).over(**window)
+        late = sa.or_(prev_status == "past_due", base.c.failed_unrecovered == 1)
+        cols.append(sa.case((late, 1), else_=0).label("dunning"))
     # The period end is applied after the window (a row's previous row is always earlier), which lets SQLite
     # read the rows in index order (account_id, membership_id, changed_at) instead of sorting them.
-    rows = sa.select(*cols).select_from(source).where(c.c.account_id == scope.account_id).cte(f"{value}_rows")
+    rows = sa.select(*cols).cte(f"{value}_rows")
     return _delta_legs(scope, rows, keys, changing, delinquency, value)
 
 

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
 from analytics.metrics.catalog import metric
-from analytics.metrics.dialect import add_seconds, metric_connection, to_dates
+from analytics.metrics.dialect import add_seconds, metric_connection, sort_key, to_dates
 from analytics.metrics.fx import convert_rollforward, load_rates
 from analytics.metrics.membership_state import StateScope, Value, bucket_of, membership_deltas, scope_for
 from analytics.metrics.request import MetricRequest, account_settings
@@ -92,8 +92,9 @@ def customer_groups(
     def window(src: Any) -> dict[str, Any]:
         # ord (the change row's id) is unique, so (changed_at, ord) orders a customer's changes completely; the
         # closing leg of a key change shares its row's ord and sorts after the opening one.
-        order = [src.c.changed_at, src.c.ord, *([src.c.leg] if two_legs else [])]
-        return {"partition_by": [src.c.member_id, *[src.c[k] for k in keys]], "order_by": order}
+        order = [src.c.changed_at, sort_key(src.c.ord, scope.dialect), *([src.c.leg] if two_legs else [])]
+        partition = [sort_key(src.c.member_id, scope.dialect), *[sort_key(src.c[k], scope.dialect) for k in keys]]
+        return {"partition_by": partition, "order_by": order}
 
     carried = [d.c.member_id, *[d.c[k] for k in keys], d.c.changed_at, d.c.ord, d.c.leg, d.c.bucket]
     extra = [d.c.dunning] if delinquency else []
