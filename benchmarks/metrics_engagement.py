@@ -122,6 +122,8 @@ def _native(frame: pd.DataFrame, table: sa.Table, engine: str) -> pd.DataFrame:
                 out[column.name] = values
         elif column.name == "rate_date":
             out[column.name] = pd.to_datetime(values).dt.date
+        elif isinstance(column.type, sa.Integer) and values.dtype.kind == "f":  # ints with nulls came back as floats
+            out[column.name] = values.astype("Int64")
         else:
             out[column.name] = values
     return out
