@@ -28,7 +28,7 @@ def format_summary(summary: DemoSummary) -> str:
     ]
     lines += [f"{t:<{width}}  {n:>12,}" for t, n in summary.row_counts.items()]
     lines += ["", f"workspace: {summary.workspace}", f"store:     {summary.database_url}"]
-    reports = summary.steps.get("reports", {}).get("text")
+    reports = summary.steps.get("reports", {}).get("summary")
     if reports:
         lines += ["", reports]
     quarantined = summary.steps.get("load", {}).get("quarantined")

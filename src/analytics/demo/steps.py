@@ -24,10 +24,11 @@ from sqlalchemy.engine import Engine
 
 from analytics.demo.pipeline import DemoContext, register_step
 from analytics.models.churn.demo_step import churn_step
+from analytics.reports.demo_step import reports_step
 from analytics.store import create_store_engine
 from analytics.store.schema import metadata
 
-__all__ = ["IMPORTED_TABLES", "reports_step", "snapshots_step", "sync_step"]
+__all__ = ["IMPORTED_TABLES", "snapshots_step", "sync_step"]
 
 SNAPSHOT_MONTHS = 12
 SOURCE_FILE = "demo-source.db"
@@ -114,25 +115,6 @@ def snapshots_step(ctx: DemoContext) -> Mapping[str, Any]:
         )
         written[period] = len(frame)
     return {"snapshots": written, "through": last.isoformat()}
-
-
-def reports_step(ctx: DemoContext) -> Mapping[str, Any]:
-    """The weekly report run (without its sync: the demo has just synced) and signed dashboard links."""
-    from analytics.reports.demo import run_demo_reports
-
-    done = run_demo_reports(
-        ctx.settings,
-        engine=ctx.engine,
-        as_of=ctx.end - timedelta(days=1),
-        clock=ctx.clock,
-        progress=ctx.progress,
-    )
-    return {
-        "reports": {account: {k: str(v) for k, v in paths.items()} for account, paths in done.report_paths.items()},
-        "links": done.links,
-        "notes": done.notes,
-        "text": done.summary(),
-    }
 
 
 register_step("load", sync_step, after="init")
