@@ -258,3 +258,27 @@ def test_periods_and_growth() -> None:
     assert last_complete("daily", at("2025-02-28 23:30"), "UTC").start == date(2025, 2, 27)
     assert growth_pct(150, 100) == 50.0 and growth_pct(5, 0) == "new" and growth_pct(0, 0) == 0.0
     assert growth_pct(None, 3) is None and growth_pct(-50, -100) == 50.0
+
+
+def test_an_undefined_rate_stays_null_in_the_snapshot(monkeypatch: pytest.MonkeyPatch) -> None:
+    """LTV with no churn (ARPA ÷ 0) is undefined: NaN per currency must stay NaN (null), never become 0.
+
+    A fake catalog metric returns, per currency, a defined LTV in usd (12,000 minor) and an undefined one in eur on
+    the same day; the snapshot columns are ``ltv_minor_usd`` = 12000 and ``ltv_minor_eur`` = NaN.
+    """
+    from types import SimpleNamespace
+
+    frame = pd.DataFrame(
+        {
+            "period_start": [pd.Timestamp("2025-03-01")] * 2,
+            "currency": ["usd", "eur"],
+            "ltv_minor": [12000.0, float("nan")],
+        }
+    )
+    monkeypatch.setattr(
+        snapshot_registry, "registered", lambda: {"fake_ltv": SimpleNamespace(function=lambda engine, req: frame)}
+    )
+    scope = snapshot_registry.SnapshotScope("acct", "UTC", "daily", date(2025, 3, 1), date(2025, 3, 1))
+    wide = snapshot_registry.catalog_snapshot_metric("fake_ltv").compute(None, scope)  # type: ignore[arg-type]
+    assert wide.loc[0, "ltv_minor_usd"] == 12000.0
+    assert pd.isna(wide.loc[0, "ltv_minor_eur"])

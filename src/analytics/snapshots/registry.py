@@ -135,7 +135,9 @@ def catalog_snapshot_metric(name: str) -> SnapshotMetric:
         values = [c for c in frame.select_dtypes(include=[np.number, "bool"]).columns if c not in keys]
         if not keys:
             return frame[["period_start", *values]]
-        wide = frame.pivot_table(index="period_start", columns=keys, values=values, aggfunc="sum")
+        # sum(min_count=1): an undefined rate (NaN: LTV with no churn, recovery with nothing to recover) stays
+        # undefined (null in the snapshot) instead of becoming 0, which pivot_table(aggfunc="sum") would make it
+        wide = frame.groupby(["period_start", *keys], dropna=False)[values].sum(min_count=1).unstack(keys)
         wide.columns = ["_".join(str(part) for part in col) for col in wide.columns.to_flat_index()]
         return wide.reset_index()
 
