@@ -94,3 +94,57 @@ def test_cli_train_promote_score(store_file: Path, tmp_path: Path) -> None:
     listed = runner.invoke(cli, [*base, "models"])
     assert listed.output.count("churn_") == 2 and f"* {candidate}" in listed.output
     engine.dispose()
+
+
+SCORING_NOTEBOOK = NOTEBOOK.with_name("churn_scoring.ipynb")
+
+
+@sqlite_only
+def test_daily_run_scores_members_with_the_current_model(
+    store_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The daily schedule ends with the churn_scoring notebook; it scores as of the day after ``as_of``.
+
+    Without a current model the step writes nothing and says why; after ``analytics train`` it scores every paying
+    member (the count recorded in the notebook equals the rows written) and records the job.
+    """
+    import yaml
+
+    from analytics.models.churn import daily_churn_step
+
+    steps = yaml.safe_load((NOTEBOOK.parents[1] / "params" / "daily.yaml").read_text(encoding="utf-8"))["steps"]
+    assert [s["notebook"] for s in steps] == ["sync", "snapshot", "churn_scoring"]
+
+    url = f"sqlite:///{store_file}"
+    engine = create_store_engine(url)
+    untrained = daily_churn_step(engine, None, workspace=tmp_path / "ws", as_of=SYNTH_END)
+    assert untrained[["account_id", "scored"]].values.tolist() == [[ACCOUNT, 0]]
+    assert "no current churn model" in untrained["note"].iloc[0]
+
+    base = ["--workspace", str(tmp_path / "ws"), "--database-url", url]
+    trained = CliRunner().invoke(cli, [*base, "train", "--end", SYNTH_END.isoformat(), "--dates", "8", "--step", "21"])
+    assert trained.exit_code == 0, trained.output
+
+    monkeypatch.setenv("ANALYTICS_DATABASE_URL", url)
+    monkeypatch.setenv("ANALYTICS_WORKSPACE", str(tmp_path / "ws"))
+    monkeypatch.setenv("ANALYTICS_CONFIG", str(tmp_path / "none.toml"))
+    (tmp_path / "none.toml").write_text("", encoding="utf-8")
+    out = tmp_path / "churn_scoring.out.ipynb"
+    last_day = SYNTH_END.fromordinal(SYNTH_END.toordinal() - 1)
+    pm.execute_notebook(
+        str(SCORING_NOTEBOOK),
+        str(out),
+        parameters={"account_id": ACCOUNT, "as_of": last_day.isoformat()},
+        kernel_name="python3",
+        progress_bar=False,
+    )
+    with engine.connect() as conn:
+        written = conn.execute(
+            sa.select(churn_predictions.c.as_of, sa.func.count()).group_by(churn_predictions.c.as_of)
+        ).all()
+    [(as_of, n)] = written
+    assert n > 0 and str(as_of)[:10] == SYNTH_END.isoformat()  # scored as of the day after the last complete day
+    cells = json.loads(out.read_text(encoding="utf-8"))["cells"]
+    shown = "".join(str(o.get("data", {})) for c in cells if c["cell_type"] == "code" for o in c.get("outputs", []))
+    assert f"Churn scoring as of {SYNTH_END}" in shown and ACCOUNT in shown
+    engine.dispose()

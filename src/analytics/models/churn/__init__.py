@@ -30,6 +30,7 @@ from analytics.models.churn.registry import (
 )
 from analytics.models.churn.scoring import (
     action_effectiveness,
+    daily_churn_step,
     record_action_taken,
     run_daily_churn,
     score_members,
@@ -69,6 +70,7 @@ __all__ = [
     "churn_labels",
     "current_model_card",
     "current_model_id",
+    "daily_churn_step",
     "engagement_features",
     "evaluate",
     "feature_catalog",

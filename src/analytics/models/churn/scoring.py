@@ -6,7 +6,8 @@
 * :func:`update_outcomes` fills ``churned``/``outcome_at`` once a prediction's horizon has passed (label as in
   training: stopped paying because the memberships ended).
 * :func:`action_effectiveness` compares churn among members whose recommended action was taken or not.
-* :func:`run_daily_churn` is the daily-run step: score today (when a current model exists) and update outcomes.
+* :func:`run_daily_churn` is the daily-run step: score today (when a current model exists) and update outcomes;
+  :func:`daily_churn_step` runs it for one account or every account of the store (the ``churn_scoring`` notebook).
 """
 
 from __future__ import annotations
@@ -29,11 +30,18 @@ from analytics.models.churn.features import build_features
 from analytics.models.churn.labels import churn_labels
 from analytics.models.churn.population import cut_instant
 from analytics.models.churn.registry import current_model_id, load_model
+from analytics.store.schema import accounts, model_registry
 from analytics.store.schema import churn_predictions as cp
-from analytics.store.schema import model_registry
 from analytics.store.upsert import upsert_rows
 
-__all__ = ["action_effectiveness", "record_action_taken", "run_daily_churn", "score_members", "update_outcomes"]
+__all__ = [
+    "action_effectiveness",
+    "daily_churn_step",
+    "record_action_taken",
+    "run_daily_churn",
+    "score_members",
+    "update_outcomes",
+]
 
 _COLUMNS = ["member_id", "probability", "risk_level", "factors", "actions", "model_id", "as_of"]
 
@@ -263,3 +271,44 @@ def run_daily_churn(
         summary["by_risk_level"] = scores["risk_level"].value_counts().to_dict() if len(scores) else {}
     summary["outcomes_updated"] = update_outcomes(engine, day, account_id=account_id)
     return summary
+
+
+def daily_churn_step(
+    engine: Engine,
+    account_id: str | None,
+    *,
+    workspace: Path,
+    as_of: date | None = None,
+    clock: Clock = utcnow,
+) -> pd.DataFrame:
+    """:func:`run_daily_churn` for one account, or for every account in the store when ``account_id`` is None.
+
+    ``as_of`` is the prediction date (features use data before its start; default today). One row per account:
+    ``account_id``, ``as_of``, ``scored``, ``critical``/``high``/``medium``/``low`` (members per risk level),
+    ``outcomes_updated`` and ``note`` (why nothing was scored, e.g. no current model).
+
+    Raises
+    ------
+    ModelError
+        ``account_id`` is not in the store.
+    """
+    with engine.connect() as conn:
+        known = list(conn.execute(sa.select(accounts.c.id).order_by(accounts.c.id)).scalars())
+    if account_id and account_id not in known:
+        raise ModelError(f"account {account_id!r} is not in the store; accounts: {', '.join(known) or 'none'}")
+    rows = []
+    for account in [account_id] if account_id else known:
+        summary = run_daily_churn(engine, account, workspace=workspace, as_of=as_of, clock=clock)
+        levels = summary.get("by_risk_level", {})
+        rows.append(
+            {
+                "account_id": account,
+                "as_of": summary["as_of"],
+                "scored": summary["scored"],
+                **{level: int(levels.get(level, 0)) for level in ("critical", "high", "medium", "low")},
+                "outcomes_updated": summary["outcomes_updated"],
+                "note": summary.get("skipped", ""),
+            }
+        )
+    columns = ["account_id", "as_of", "scored", "critical", "high", "medium", "low", "outcomes_updated", "note"]
+    return pd.DataFrame(rows, columns=columns)
