@@ -21,7 +21,9 @@ Then ``analytics run weekly --skip sync --as-of 2025-06-30`` is timed as a subpr
 notebooks through Papermill, HTML/PDF/CSV/JSON exports).
 
 Usage: ``python benchmarks/dashboards.py [--sizes small medium] [--runs 3]``. Data is built once into
-``benchmarks/.data/`` (gitignored). Results: ``benchmarks/results/dashboards.json`` and ``.md``.
+``benchmarks/.data/`` (gitignored). Results: ``benchmarks/results/dashboards.json`` and ``.md``; when
+``benchmarks/results/dashboards_before.json`` exists (an earlier run kept for comparison, see ``--before``), the
+``.md`` also compares the two. ``--render`` rewrites the ``.md`` from the stored JSON without measuring.
 """
 
 from __future__ import annotations
@@ -214,15 +216,54 @@ def bench_weekly_run(size: str) -> dict[str, Any]:
     return {"wall_s": round(wall, 2), "output": done.stdout.strip().splitlines()[0]}
 
 
-def write_results(results: dict[str, Any]) -> None:
+BEFORE = RESULTS / "dashboards_before.json"
+
+
+def comparison(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """Markdown comparing two runs: the dashboard's own work (queries + drawing, and until drawn) per load."""
+    lines = [
+        "",
+        "## Before and after",
+        "",
+        f"Before: {before.get('label', 'earlier run')}; load average {before['machine']['load_before']} → "
+        f"{before['machine']['load_after']}. After: {after.get('label', 'this run')}; load average "
+        f"{after['machine']['load_before']} → {after['machine']['load_after']}. Medians in seconds.",
+        "",
+        "| size | mode | dashboard | queries + drawing before | after | request ready → drawn before | after "
+        "| request → drawn before | after |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for size, part in after["sizes"].items():
+        for mode, dashboards in part["dashboards"].items():
+            old_part = before["sizes"].get(size, {}).get("dashboards", {}).get(mode, {})
+            for name in DASHBOARDS:
+                new, old = dashboards[name], old_part.get(name)
+
+                def pair(key: str, new: dict[str, Any] = new, old: dict[str, Any] | None = old) -> str:
+                    was = "–" if old is None else old[key]["median"]
+                    return f"{was} | {new[key]['median']}"
+
+                lines.append(
+                    f"| {size} | {mode} | {name} | {pair('build_s')} | {pair('request_ready_to_drawn_s')} "
+                    f"| {pair('request_to_drawn_s')} |"
+                )
+    lines += ["", "| size | `analytics run weekly` wall s before | after |", "|---|---:|---:|"]
+    for size, part in after["sizes"].items():
+        old_run = before["sizes"].get(size, {}).get("weekly_run", {}).get("wall_s", "–")
+        lines.append(f"| {size} | {old_run} | {part['weekly_run']['wall_s']} |")
+    return lines
+
+
+def write_results(results: dict[str, Any], *, store: bool = True) -> None:
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "dashboards.json").write_text(json.dumps(results, indent=1) + "\n")
+    if store:
+        (RESULTS / "dashboards.json").write_text(json.dumps(results, indent=1) + "\n")
     machine = results["machine"]
     lines = [
         "# Dashboards benchmark",
         "",
         f"Machine: {machine['cpus']} CPUs; load average {machine['load_before']} before and {machine['load_after']} "
-        "after: the machine was shared with other work, which inflates every figure (a 1-minute load of ~10 on 2 "
+        "after (1, 5, 15 minutes): other work on the machine inflates every figure (a 1-minute load of ~10 on 2 "
         "CPUs means roughly a fifth of a CPU each).",
         f"Data: demo business seed 7 as of {END}, SQLite workspace. Median of {results['runs']} loads after one "
         "warm-up. Goal from the product spec: a dashboard for 10,000 members fully drawn < 2 s after the kernel is "
@@ -256,8 +297,10 @@ def write_results(results: dict[str, Any]) -> None:
         "Preheated: `analytics dashboards --preheat` (kernel and imports ready before the request; kernel start and",
         "import times are not on the request's path, so they are not shown). Columns: see the docstring of",
         "`benchmarks/dashboards.py`. Raw runs: `dashboards.json`.",
-        "",
     ]
+    if BEFORE.exists():
+        lines += comparison(json.loads(BEFORE.read_text()), results)
+    lines.append("")
     (RESULTS / "dashboards.md").write_text("\n".join(lines))
 
 
@@ -266,8 +309,20 @@ def main() -> None:
     parser.add_argument("--sizes", nargs="+", default=["small", "medium"])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--modes", nargs="+", default=["cold", "preheated"], choices=["cold", "preheated"])
+    parser.add_argument("--label", default="", help="What was measured (e.g. the commit), kept in the JSON.")
+    parser.add_argument(
+        "--before", action="store_true", help="Keep the current dashboards.json as dashboards_before.json first."
+    )
+    parser.add_argument("--render", action="store_true", help="Only rewrite dashboards.md from dashboards.json.")
     args = parser.parse_args()
+    if args.render:
+        write_results(json.loads((RESULTS / "dashboards.json").read_text()), store=False)
+        print((RESULTS / "dashboards.md").read_text())
+        return
+    if args.before:
+        BEFORE.write_text((RESULTS / "dashboards.json").read_text())
     results: dict[str, Any] = {
+        "label": args.label,
         "runs": args.runs,
         "machine": {
             "cpus": os.cpu_count(),

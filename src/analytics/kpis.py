@@ -3,7 +3,8 @@
 * :class:`Filters` — the selection: a closed date range, a grain, optionally one product or plan.
 * :class:`AccountMetrics` — runs registered metrics (``analytics.metrics.get(name).function(engine, request)``)
   for one account, narrows them to the chosen product/plan through the metric's own breakdown, and remembers
-  each answer until :meth:`AccountMetrics.forget` (a KPI card and a chart asking the same question share one query).
+  each answer until :meth:`AccountMetrics.forget` (a KPI card and a chart asking the same question share one query;
+  metrics built on the same intermediate table share it, see :mod:`analytics.metrics.shared`).
 * :func:`kpi_window` / :func:`kpi_values` — KPIs compare the last *complete* period of the grain with the one
   before (a partial week is never compared with a full one).
 
@@ -92,6 +93,9 @@ class AccountMetrics:
         self._frames: dict[tuple[object, ...], pd.DataFrame] = {}
         self._lock = threading.Lock()
         self._key_locks: dict[tuple[object, ...], threading.Lock] = {}
+        from analytics.metrics.shared import SharedTables  # imports (and registers) the metrics: on first use
+
+        self.shared = SharedTables()
 
     @property
     def account(self) -> AccountInfo:
@@ -154,7 +158,8 @@ class AccountMetrics:
 
         request = MetricRequest.build(self.account_id, start, end, grain, breakdowns=tuple(chosen), params=params)
         try:
-            frame = get(name).function(self.engine, request)
+            with self.shared.active():  # metrics built on the same intermediate table compute it once
+                frame = get(name).function(self.engine, request)
         except MetricError as exc:
             if chosen and ("broken down" in str(exc) or "breakdown" in str(exc)):
                 raise FilterNotSupported(
@@ -170,6 +175,7 @@ class AccountMetrics:
         with self._lock:
             self._frames.clear()
             self._key_locks.clear()
+        self.shared.clear()
 
 
 def minor_scale(currency: str) -> float:

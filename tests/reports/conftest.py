@@ -1,8 +1,9 @@
-"""Fixtures for reports and dashboards: the tiny demo business in a workspace, a one-account store, notebooks
-written on the fly."""
+"""Fixtures for reports and dashboards: the tiny demo business in a workspace (SQLite, and PostgreSQL in a
+throw-away schema), a one-account store, notebooks written on the fly."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -10,13 +11,17 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from analytics.settings import Secret, Settings
 from analytics.store import create_store_engine, init_store, upsert_rows
 from analytics.store.schema import accounts
+from store_fixtures import IN_CI, PG_URL
 
 SECRET = "reports-test-secret-key-0123456789"
+ENGINES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+"""Parameters of fixtures that give the demo workspace on each engine (see :func:`demo_on`)."""
 DEMO_END = date(2025, 7, 1)  # the tiny demo business (seed 7) as of 1 July 2025, 00:00 UTC
 AS_OF = date(2025, 6, 30)  # reports cover the week of 23–29 June and the month of June 2025
 
@@ -45,6 +50,62 @@ def demo_workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoWor
         account_id = conn.execute(accounts.select()).one().id
     yield DemoWorkspace(settings, engine, account_id)
     engine.dispose()
+
+
+def _require_postgres() -> None:
+    """Skip (outside CI) or fail (CI=true) when the PostgreSQL test server is unreachable."""
+    try:
+        probe = sa.create_engine(PG_URL, connect_args={"connect_timeout": 3})
+        with probe.connect() as conn:
+            conn.execute(sa.text("select 1"))
+        probe.dispose()
+    except Exception as exc:  # any failure to connect means "no server"
+        problem = f"PostgreSQL not reachable at {PG_URL}: {type(exc).__name__}: {exc}".splitlines()[0]
+        if IN_CI:
+            pytest.fail(f"{problem} (CI=true requires PostgreSQL)")
+        pytest.skip(problem)
+
+
+@pytest.fixture(scope="session")
+def demo_workspace_pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoWorkspace]:
+    """The same tiny demo business in a throw-away PostgreSQL schema (dropped at the end of the session).
+
+    The workspace folder (runs, logs) is local; the store URL names the schema through ``search_path``, so
+    notebook kernels and the dashboard server, which get the URL through their environment, use it too.
+    """
+    from analytics.demo.load import load_demo
+
+    _require_postgres()
+    schema = f"r_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    url = sa.engine.make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    settings = Settings(
+        workspace=tmp_path_factory.mktemp("demo-pg") / "workspace",
+        database_url=url.render_as_string(hide_password=False),
+        secret_key=Secret(SECRET),
+    )
+    settings.workspace.mkdir(parents=True)
+    engine = create_store_engine(settings.database_url)
+    try:
+        init_store(engine)
+        load_demo(engine, seed=7, size="tiny", end=DEMO_END, progress=False)
+        with engine.connect() as conn:
+            account_id = conn.execute(accounts.select()).one().id
+        yield DemoWorkspace(settings, engine, account_id)
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def demo_on(request: pytest.FixtureRequest) -> DemoWorkspace:
+    """The demo workspace on the engine named by ``request.param`` (for fixtures parametrized with ENGINES)."""
+    name = "demo_workspace" if request.param == "sqlite" else "demo_workspace_pg"
+    demo: DemoWorkspace = request.getfixturevalue(name)
+    return demo
 
 
 def write_notebook(path: Path, *cells: str, parameters: str | None = None) -> Path:

@@ -1,7 +1,8 @@
 """`analytics run weekly` on the tiny demo business: the notebooks run, record the right numbers, export cleanly.
 
-One weekly run (without its sync step) for the module; the week reported is Monday 23 – Sunday 29 June 2025,
-compared with 16–22 June. Expected numbers are the library's own metrics for the same weeks, asked directly.
+One weekly run (without its sync step) per engine (SQLite, PostgreSQL); the week reported is Monday 23 – Sunday
+29 June 2025, compared with 16–22 June. Expected numbers are the library's own metrics for the same weeks, asked
+directly of the same store.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from analytics.reports.runner import RunResult, run_schedule
 from analytics.snapshots import read_snapshots
 from analytics.store.schema import job_runs
 from analytics.widgets.format import format_value
-from conftest import AS_OF, DemoWorkspace
+from conftest import AS_OF, ENGINES, DemoWorkspace, demo_on
 
 pytestmark = pytest.mark.slow
 
@@ -40,19 +41,20 @@ class WeeklyRun:
     result: RunResult
 
 
-@pytest.fixture(scope="module")
-def weekly(demo_workspace: DemoWorkspace) -> Iterator[WeeklyRun]:
+@pytest.fixture(scope="module", params=ENGINES)
+def weekly(request: pytest.FixtureRequest) -> Iterator[WeeklyRun]:
+    demo = demo_on(request)
     [result] = run_schedule(
-        demo_workspace.settings,
+        demo.settings,
         "weekly",
-        account=demo_workspace.account_id,
-        engine=demo_workspace.engine,
+        account=demo.account_id,
+        engine=demo.engine,
         extra_parameters={"as_of": AS_OF.isoformat()},
         skip=("sync",),
         clock=RUN_CLOCK,
         progress=False,
     )
-    yield WeeklyRun(demo_workspace, result)
+    yield WeeklyRun(demo, result)
 
 
 def metric_row(demo: DemoWorkspace, name: str, week: tuple[date, date]) -> dict[str, object]:

@@ -27,13 +27,14 @@ def count(engine: sa.Engine, table: sa.Table) -> int:
         return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
 
 
-def test_sync_notebook_copies_the_account(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sync_notebook_copies_the_account(store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On each engine (``store_url``: a SQLite file, or a throw-away PostgreSQL schema)."""
     source = create_store_engine(f"sqlite:///{tmp_path / 'whop-source.db'}")
     init_store(source)
     load_demo(source, seed=7, size="tiny", end=DEMO_END, progress=False)
     with source.connect() as conn:
         account_id = conn.execute(sa.select(accounts.c.id)).scalar_one()
-    settings = Settings(workspace=tmp_path / "workspace")
+    settings = Settings(workspace=tmp_path / "workspace", database_url=store_url)
     with serve_in_thread(FakeWhop(source, api_key="sync-notebook-key").app) as api:
         # the key reaches the kernel through the environment only, never as a parameter
         monkeypatch.setenv("WHOP_API_BASE_URL", f"{api.url}/api/v1")

@@ -33,19 +33,26 @@ class CliContext:
         return cls(settings.replace(**changes) if changes else settings)
 
     def engine(self, *, migrate: bool = True) -> Engine:
-        """The store engine; by default the schema is created or upgraded first."""
+        """The store engine; by default the schema is created or upgraded first. It is closed with the command."""
         if self._engine is None:
             self.settings.workspace.mkdir(parents=True, exist_ok=True)
             self._engine = create_store_engine(self.settings.database_url)
+            ctx = click.get_current_context(silent=True)
+            if ctx is not None:  # close its connections when the command ends (also when invoked in-process)
+                ctx.call_on_close(self.close)
             if migrate:
                 init_store(self._engine)
         return self._engine
 
-    def use_settings(self, settings: Settings) -> None:
-        """Switch to other settings (e.g. ``analytics demo --workspace``), closing any open engine."""
+    def close(self) -> None:
+        """Close the engine's connections (a later :meth:`engine` opens a new one)."""
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
+
+    def use_settings(self, settings: Settings) -> None:
+        """Switch to other settings (e.g. ``analytics demo --workspace``), closing any open engine."""
+        self.close()
         self.settings = settings
 
 

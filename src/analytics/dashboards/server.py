@@ -54,6 +54,10 @@ __all__ = [
 ]
 
 
+PREHEAT_REFILL_DELAY = 5.0
+"""Seconds Voilà waits, after a viewer took a pre-heated kernel, before starting its replacement."""
+
+
 def dashboards_dir(root: Path | None = None) -> Path:
     """The ``dashboards/`` folder: under ``root``, else the source checkout's, else ``./dashboards``."""
     from analytics.reports.locations import project_paths
@@ -162,6 +166,9 @@ def voila_config(port: int, ip: str = "127.0.0.1", *, preheat: bool = False) -> 
     if preheat:
         c.VoilaConfiguration.preheat_kernel = True
         c.VoilaConfiguration.default_pool_size = 1
+        # Refill the pool only once the page that took the kernel is likely drawn: starting the next kernel
+        # (~1 CPU-second of imports) while the first one runs its queries slowed that page on a small machine.
+        c.VoilaKernelManager.fill_delay = PREHEAT_REFILL_DELAY
         c.VoilaExecutor.timeout = None  # the first cell waits for a viewer for as long as it takes
     else:
         c.VoilaConfiguration.prelaunch_hook = token_gate

@@ -22,6 +22,7 @@ from analytics.metrics.dialect import epoch_seconds, fetch_frame
 from analytics.metrics.events import LESSON_VIEW, POST_VIEW, REACTION, event_filter
 from analytics.metrics.frames import as_float, as_int, rate_pct, seconds_to_timestamp
 from analytics.metrics.keyword_metrics import keyword_metric
+from analytics.metrics.shared import shared_table
 from analytics.metrics.timeframe import DateLike, TimeWindow, resolve_window
 from analytics.store.schema import activity_events, courses, lesson_interactions, lessons, posts
 
@@ -116,6 +117,7 @@ def _lesson_rows(conn: sa.Connection, w: TimeWindow, kinds: Sequence[str]) -> pd
     formula="completion_rate_pct = period starters who completed by its end ÷ period starters × 100",
     domain="content",
 )
+@shared_table
 def lesson_stats(
     engine: Engine,
     account_id: str,
@@ -264,6 +266,7 @@ def _course_viewers(engine: Engine, w: TimeWindow, kinds: Sequence[str]) -> pd.D
     formula="per post: views, unique viewers, comments (replies) and reactions in the period",
     domain="content",
 )
+@shared_table
 def post_stats(
     engine: Engine,
     account_id: str,

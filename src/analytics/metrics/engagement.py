@@ -28,6 +28,7 @@ from analytics.metrics.dialect import day_number, epoch_seconds, fetch_frame
 from analytics.metrics.events import LESSON_COMPLETE, LOGIN, MESSAGE, event_filter
 from analytics.metrics.frames import as_float, as_int, half_up, seconds_to_timestamp
 from analytics.metrics.keyword_metrics import keyword_metric
+from analytics.metrics.shared import shared_table
 from analytics.metrics.timeframe import DateLike, account_time_zone, resolve_window, to_utc
 from analytics.store.schema import activity_events, courses, lesson_interactions, lessons, members
 
@@ -220,6 +221,7 @@ def _course_progress(conn: sa.Connection, account_id: str, as_of_utc: datetime) 
     formula="round(100·(0.3·min(messages/10,1) + 0.2·min(logins/7,1) + 0.3·min(progress/100,1) + 0.2·recency) ÷ Σw)",
     domain="engagement",
 )
+@shared_table
 def engagement_scores(
     engine: Engine,
     account_id: str,

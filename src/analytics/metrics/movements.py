@@ -30,6 +30,7 @@ from analytics.metrics.fx import convert_rollforward, load_rates
 from analytics.metrics.membership_state import StateScope, Value, bucket_of, membership_deltas, scope_for
 from analytics.metrics.request import MetricRequest, account_settings
 from analytics.metrics.series import dense_grid, fetch_frame, running_state
+from analytics.metrics.shared import shared_table
 
 __all__ = [
     "COUNT_COLUMNS",
@@ -222,6 +223,7 @@ def _customer_periods(g: Any, keys: list[str]) -> tuple[Any, dict[str, ColumnEle
     return per, sums
 
 
+@shared_table
 def rollforward_table(
     bind: sa.Engine | sa.Connection, request: MetricRequest, value: Value = "mrr", *, customer_periods: bool = False
 ) -> pd.DataFrame:

@@ -19,6 +19,7 @@ from analytics.metrics.membership_state import membership_deltas, scope_for
 from analytics.metrics.movements import MOVEMENT_POLICIES, in_reporting_currency, rollforward_table, with_currency
 from analytics.metrics.request import MetricRequest, account_settings
 from analytics.metrics.series import dense_grid, fetch_frame, ratio, running_state
+from analytics.metrics.shared import shared_table
 
 __all__ = ["arpa", "arpu", "arr_series", "ltv", "mrr_series", "mrr_table"]
 
@@ -29,6 +30,7 @@ def _reporting(bind: sa.Engine | sa.Connection, request: MetricRequest) -> str:
     return request.reporting_currency or account_settings(bind, request.account_id).reporting_currency
 
 
+@shared_table
 def mrr_table(bind: sa.Engine | sa.Connection, request: MetricRequest) -> pd.DataFrame:
     """MRR at the end of each bucket per key, in the reporting currency (or per currency when broken down by it).
 
