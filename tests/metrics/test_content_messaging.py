@@ -72,6 +72,18 @@ def test_course_stats(school: Business) -> None:
     assert [row.drop_off_lesson_id, row.drop_off_fall] == ["l2", 2]
 
 
+def test_course_stats_ends_with_the_last_day(school: Business) -> None:
+    """A lesson view on 1 April (the day after March) counts in neither the course nor its lessons for March.
+
+    Course views come from the lesson table (l1's 4 views), so the April view of l2 must stay out of both.
+    """
+    school.event("m2", "lesson_view", "2025-04-01 09:00", object_id="l2")
+    school.save()
+    course = course_stats(school.engine, school.account_id, **MARCH).iloc[0]
+    lessons = lesson_stats(school.engine, school.account_id, **MARCH)
+    assert course.views == lessons["views"].sum() == 4
+
+
 def test_post_stats(school: Business) -> None:
     frame = post_stats(school.engine, school.account_id, **MARCH)
     # only top-level posts; p1: 1 view, 1 viewer, 1 comment (p2), 1 reaction; Whop's lifetime counter 10 views

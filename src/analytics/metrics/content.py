@@ -230,7 +230,7 @@ def course_stats(
         titles = fetch_frame(
             conn, sa.select(courses.c.id.label("course_id"), courses.c.title).where(courses.c.account_id == account_id)
         )
-    lesson_frame = lesson_stats(engine, account_id, start=w.start, end=w.end, view_kinds=view_kinds)
+    lesson_frame = lesson_stats(engine, account_id, start=w.start, end=w.last_day, view_kinds=view_kinds)
     agg = lesson_frame.groupby("course_id", as_index=False).agg(lessons=("lesson_id", "count"), views=("views", "sum"))
     viewers = _course_viewers(engine, w, view_kinds)
     out = titles.merge(agg, on="course_id", how="left").merge(viewers, on="course_id", how="left")
