@@ -1,7 +1,8 @@
 """Churn model: time and peak memory of building features, training and scoring on the demo business.
 
 For each size the demo business (seed 7, history to 2026-01-01) is loaded once into a store kept under
-``benchmarks/.data/`` (reused by later runs), then every phase runs in a fresh subprocess so its peak RSS
+``benchmarks/.data/`` (reused by later runs; ``large`` reads the store shared with the metric benchmarks, see
+``shared_stores.py``), then every phase runs in a fresh subprocess so its peak RSS
 (``resource.getrusage(...).ru_maxrss``) is its own:
 
 * ``features``: the training set (features + labels) for 26 weekly prediction dates (``training_set``);
@@ -42,6 +43,10 @@ N_DATES, STEP_DAYS, HORIZON = 26, 7, 30
 
 
 def _url(size: str, engine_name: str) -> str:
+    if size == "large":  # shared with the metric benchmarks (shared_stores.py)
+        from shared_stores import large_store_url
+
+        return large_store_url(engine_name)
     if engine_name == "sqlite":
         return f"sqlite:///{DATA / f'churn_{size}.db'}"
     import sqlalchemy as sa

@@ -20,6 +20,10 @@ RSS is also the whole Python process). Anchor engines compared: ``sqlite`` (stdl
 SQLAlchemy). PostgreSQL runs with the anchors' session settings ``work_mem=256MB`` (``jit`` is switched off by the
 metrics themselves); its shared_buffers cannot be set per session (the anchors had 4 GB, our server 128 MB).
 
+``medium`` stores are loaded through the product's import path (``load_demo``). The ``large`` stores (28.7M rows, most
+of them activity events) are shared with ``metrics_engagement.py``: generated once as Parquet and bulk-loaded by its
+``prepare`` command (``build --size large`` runs it), so the business is generated and loaded once for both scripts.
+
 Usage (from the worktree root; stores live in ``benchmarks/.data``, PostgreSQL in schema ``bench_rev_<size>``)::
 
     PYTHONPATH=src python benchmarks/metrics_revenue.py build --size medium --engines sqlite,duckdb,postgresql
@@ -64,6 +68,10 @@ WORKLOADS = {
 
 
 def store_url(size: str, engine: str) -> str:
+    if size == "large":  # the large stores are shared with metrics_engagement.py (built once by its ``prepare``)
+        from shared_stores import large_store_url
+
+        return large_store_url(engine, pg_options="-cwork_mem=256MB")
     if engine == "sqlite":
         return f"sqlite:///{DATA}/{size}.db"
     if engine == "duckdb":
@@ -74,38 +82,24 @@ def store_url(size: str, engine: str) -> str:
     return sa.engine.make_url(PG_URL).update_query_dict({"options": options}).render_as_string(hide_password=False)
 
 
-REVENUE_TABLES = frozenset(
-    {
-        "accounts",
-        "fx_rates",
-        "products",
-        "plans",
-        "promo_codes",
-        "members",
-        "memberships",
-        "membership_status_changes",
-        "payments",
-        "refunds",
-        "disputes",
-    }
-)
-"""The tables the revenue metrics read; ``large`` stores get only these (activity and messaging tables are most of
-the demo's rows and take an hour to import, while W1 and W3 never read them). ``medium`` stores get everything."""
-
-
 def build(size: str, engine_name: str) -> dict[str, Any]:
     """Load the demo business into a fresh store through the product's import path (skipped when already done)."""
     import sqlalchemy as sa
 
-    from analytics.demo import generate
     from analytics.demo.load import load_demo
-    from analytics.sources.imports import import_frame
     from analytics.store import create_store_engine, init_store
 
     DATA.mkdir(parents=True, exist_ok=True)
     marker = DATA / f"{size}.{engine_name}.built"
     if marker.exists():
         return {"size": size, "engine": engine_name, "skipped": "already built"}
+    if size == "large":
+        # 28.7M rows: generated once as Parquet and bulk-loaded by metrics_engagement.py (same seed and generator)
+        started = time.perf_counter()
+        prepare = [sys.executable, str(HERE / "metrics_engagement.py"), "prepare", size, engine_name]
+        done = subprocess.run(prepare, check=True, capture_output=True, text=True)
+        marker.write_text(done.stdout.strip().splitlines()[-1])
+        return {"size": size, "engine": engine_name, "load_s": round(time.perf_counter() - started, 1), "shared": True}
     if engine_name == "postgresql":
         admin = sa.create_engine(PG_URL)
         with admin.begin() as conn:
@@ -118,17 +112,13 @@ def build(size: str, engine_name: str) -> dict[str, Any]:
     engine = create_store_engine(store_url(size, engine_name))
     init_store(engine)
     started = time.perf_counter()
-    if size == "large":
-        rows: dict[str, int] = {}
-        for table, frame in generate(SEED, size, end=END):
-            if table in REVENUE_TABLES:
-                report = import_frame(engine, table, frame, source=f"demo:{size}:seed={SEED}:{table}")
-                rows[table] = rows.get(table, 0) + report.loaded
-    else:
-        rows = {t: r.loaded for t, r in load_demo(engine, seed=SEED, size=size, end=END, progress=False).items()}
+    rows = {t: r.loaded for t, r in load_demo(engine, seed=SEED, size=size, end=END, progress=False).items()}
     seconds = time.perf_counter() - started
     with engine.connect() as conn:
-        conn.execution_options(isolation_level="AUTOCOMMIT").execute(sa.text("ANALYZE"))
+        if engine_name == "postgresql":
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        conn.execute(sa.text("ANALYZE"))
+        conn.commit()
     engine.dispose()
     marker.write_text(json.dumps(rows))
     return {"size": size, "engine": engine_name, "load_s": round(seconds, 1), "rows": rows}
