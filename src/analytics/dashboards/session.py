@@ -236,11 +236,15 @@ def open_dashboard(
     Never raises for a bad link: the returned dashboard is then unauthorised and its page says why. The reason
     and the client's query (without the token) go to the server log.
     """
+    from analytics.charts import warm_up
+
     log_cell_errors()
-    if (environ is None or environ is os.environ) and os.environ.get("VOILA_PREHEAT") == "True":
+    preheated = (environ is None or environ is os.environ) and os.environ.get("VOILA_PREHEAT") == "True"
+    if preheated:
         from voila.utils import wait_for_request
 
-        wait_for_request()  # a pre-heated kernel: imports are done; wait here for the viewer's request
+        warm_up().join()  # a pre-heated kernel also has its chart renderer started before any viewer comes
+        wait_for_request()  # imports are done; wait here for the viewer's request
     env: Mapping[str, Any] = os.environ if environ is None else environ
     query = str(env.get("QUERY_STRING", ""))
     try:
@@ -253,7 +257,6 @@ def open_dashboard(
         server_log().error("dashboard server misconfigured: %s", exc)
         return Dashboard(settings or Settings(), None, NOT_CONFIGURED, clock)
     server_log().info("dashboard %s opened for account %s", env.get("SCRIPT_NAME", "?"), claims.account_id)
-    from analytics.charts import warm_up
-
-    warm_up()  # the chart renderer starts while the first queries run
+    if not preheated:
+        warm_up()  # the chart renderer starts while the first queries run
     return Dashboard(settings, claims, None, clock)
