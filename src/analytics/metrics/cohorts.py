@@ -127,8 +127,13 @@ def signup_retention(engine: sa.Engine, request: MetricRequest) -> pd.DataFrame:
             return bucket_index(at, grain, dialect, tz, (t0, t1))
 
         signed = sa.func.coalesce(mb.joined_at, mb.created_at)
-        cohort = index_of(signed).label("cohort")
-        in_cohort = [mb.account_id == request.account_id, signed >= t0, signed < t1]
+        # the cohort of each member who joined in the period, computed once (it feeds the sizes and the segments)
+        cohort_members = (
+            sa.select(mb.id.label("member_id"), index_of(signed).label("cohort"))
+            .where(mb.account_id == request.account_id, signed >= t0, signed < t1)
+            .cte("cohort_members")
+            .prefix_with("MATERIALIZED")
+        )
         next_at = sa.func.lead(c.changed_at, type_=c.changed_at.type).over(
             partition_by=sort_key(c.membership_id, dialect), order_by=(c.changed_at, sort_key(c.id, dialect))
         )
@@ -137,41 +142,33 @@ def signup_retention(engine: sa.Engine, request: MetricRequest) -> pd.DataFrame:
             .where(c.account_id == request.account_id, c.changed_at < t1)
             .cte("segments")
         )
-        starts_at = sa.case((rows.c.changed_at < t0, first - 1), else_=index_of(rows.c.changed_at))
+        cm = cohort_members.c
+        # bucket indexes only where they matter: a segment opened before the member's cohort starts counting from
+        # the cohort (the period's start is never after it), and one still open at t1 counts to the last bucket
+        starts_at = sa.case((rows.c.changed_at < t0, cm.cohort), else_=index_of(rows.c.changed_at))
         ends_at = sa.case(
             (sa.or_(rows.c.next_at.is_(None), rows.c.next_at >= t1), last + 1), else_=index_of(rows.c.next_at)
         )
         # One row per access segment of a cohort member, materialised once (SQLite would otherwise recompute the
         # bucket indexes for every candidate bucket of the range join below).
         access = (
-            sa.select(rows.c.member_id, cohort, starts_at.label("i0"), ends_at.label("i1"))
-            .select_from(rows.join(members, sa.and_(mb.account_id == request.account_id, mb.id == rows.c.member_id)))
-            .where(
-                *in_cohort,
-                rows.c.status.in_(ACCESS_STATUSES),
-                sa.or_(rows.c.next_at.is_(None), rows.c.next_at >= t0),
-            )
+            sa.select(rows.c.member_id, cm.cohort, starts_at.label("i0"), ends_at.label("i1"))
+            .select_from(rows.join(cohort_members, cm.member_id == rows.c.member_id))
+            .where(rows.c.status.in_(ACCESS_STATUSES), sa.or_(rows.c.next_at.is_(None), rows.c.next_at >= t0))
             .cte("access")
             .prefix_with("MATERIALIZED")
         )
+        # buckets before the cohort's own do not count: the range starts at the later of i0 and the cohort
+        lo = sa.case((access.c.i0 < access.c.cohort, access.c.cohort), else_=access.c.i0)
         expanded = expand_range(
-            [access.c.member_id, access.c.cohort], access, access.c.i0, access.c.i1, dialect, (first, last)
+            [access.c.member_id, access.c.cohort], access, lo, access.c.i1, dialect, (first, last)
         ).subquery("expanded")
         # distinct (member, bucket) pairs first: a member with two memberships giving access counts once
-        pairs = (
-            sa.select(expanded.c.member_id, expanded.c.cohort, expanded.c.i)
-            .where(expanded.c.i >= expanded.c.cohort)
-            .distinct()
-            .subquery("active_pairs")
-        )
+        pairs = sa.select(expanded.c.member_id, expanded.c.cohort, expanded.c.i).distinct().subquery("active_pairs")
         counts = sa.select(pairs.c.cohort, pairs.c.i, sa.func.count().label("active")).group_by(
             pairs.c.cohort, pairs.c.i
         )
-        sizes = (
-            sa.select(cohort, sa.literal(-1).label("i"), sa.func.count().label("active"))
-            .where(*in_cohort)
-            .group_by(cohort)
-        )
+        sizes = sa.select(cm.cohort, sa.literal(-1).label("i"), sa.func.count().label("active")).group_by(cm.cohort)
         both = fetch_frame(conn, sa.union_all(counts, sizes), ["cohort", "i", "active"]).astype("int64")
     size_frame = both[both["i"] == -1].rename(columns={"active": "cohort_size"})[["cohort", "cohort_size"]]
     active_frame = both[both["i"] >= 0]
