@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -12,6 +13,7 @@ from analytics.metrics.catalog import metric
 from analytics.metrics.dialect import (
     bucket_index,
     bucket_index_to_date,
+    count_distinct_in_groups,
     date_bucket_index,
     expand_range,
     metric_connection,
@@ -163,11 +165,17 @@ def signup_retention(engine: sa.Engine, request: MetricRequest) -> pd.DataFrame:
         expanded = expand_range(
             [access.c.member_id, access.c.cohort], access, lo, access.c.i1, dialect, (first, last)
         ).subquery("expanded")
-        # distinct (member, bucket) pairs first: a member with two memberships giving access counts once
-        pairs = sa.select(expanded.c.member_id, expanded.c.cohort, expanded.c.i).distinct().subquery("active_pairs")
-        counts = sa.select(pairs.c.cohort, pairs.c.i, sa.func.count().label("active")).group_by(
-            pairs.c.cohort, pairs.c.i
-        )
+        # a member with two memberships giving access counts once: distinct members per (cohort, bucket)
+        counts: sa.Select[Any]
+        if count_distinct_in_groups(dialect):
+            counts = sa.select(
+                expanded.c.cohort, expanded.c.i, sa.func.count(sa.distinct(expanded.c.member_id)).label("active")
+            ).group_by(expanded.c.cohort, expanded.c.i)
+        else:
+            pairs = sa.select(expanded.c.member_id, expanded.c.cohort, expanded.c.i).distinct().subquery("pairs")
+            counts = sa.select(pairs.c.cohort, pairs.c.i, sa.func.count().label("active")).group_by(
+                pairs.c.cohort, pairs.c.i
+            )
         sizes = sa.select(cm.cohort, sa.literal(-1).label("i"), sa.func.count().label("active")).group_by(cm.cohort)
         both = fetch_frame(conn, sa.union_all(counts, sizes), ["cohort", "i", "active"]).astype("int64")
     size_frame = both[both["i"] == -1].rename(columns={"active": "cohort_size"})[["cohort", "cohort_size"]]

@@ -38,6 +38,7 @@ __all__ = [
     "bucket_index_to_date",
     "bucket_start",
     "correlated_lookups",
+    "count_distinct_in_groups",
     "date_bucket_index",
     "day_number",
     "days_between",
@@ -214,6 +215,13 @@ def correlated_lookups(dialect: str) -> bool:
     """Whether "the first event of member M after t" is fastest as a correlated index lookup per row (SQLite,
     PostgreSQL: nested loops over a b-tree) rather than as a join then ``GROUP BY`` (DuckDB: hash joins)."""
     return dialect != "duckdb"
+
+
+def count_distinct_in_groups(dialect: str) -> bool:
+    """Whether "distinct members per group" is fastest as ``count(DISTINCT member)`` per group (SQLite: one
+    temporary B-tree instead of two) rather than ``SELECT DISTINCT`` pairs then ``count(*)`` (DuckDB, PostgreSQL:
+    hash aggregates, where the two-step form is as fast or faster)."""
+    return dialect == "sqlite"
 
 
 def to_dates(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
