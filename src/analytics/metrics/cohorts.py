@@ -178,17 +178,28 @@ def signup_retention(engine: sa.Engine, request: MetricRequest) -> pd.DataFrame:
             )
         sizes = sa.select(cm.cohort, sa.literal(-1).label("i"), sa.func.count().label("active")).group_by(cm.cohort)
         both = fetch_frame(conn, sa.union_all(counts, sizes), ["cohort", "i", "active"]).astype("int64")
-    size_frame = both[both["i"] == -1].rename(columns={"active": "cohort_size"})[["cohort", "cohort_size"]]
-    active_frame = both[both["i"] >= 0]
-    grid = [(int(cohort), i) for cohort in size_frame["cohort"] for i in range(int(cohort), last + 1)]
-    out = pd.DataFrame(grid, columns=["cohort", "i"])
-    out = out.merge(size_frame.astype({"cohort": "int64"}), on="cohort", how="left")
-    out = out.merge(active_frame.astype({"cohort": "int64", "i": "int64"}), on=["cohort", "i"], how="left")
-    out["active"] = out["active"].fillna(0).astype("int64")
-    out["cohort_size"] = out["cohort_size"].astype("int64")
-    out["k"] = out["i"] - out["cohort"]
+    # every cohort × bucket from the cohort's own to the last, in (cohort, k) order, built with numpy on the few
+    # hundred aggregated rows: active counts go into a dense (cohort, bucket) matrix of the period's buckets
+    is_size = (both["i"] == -1).to_numpy()
+    cohorts_, sizes_ = both["cohort"].to_numpy()[is_size], both["active"].to_numpy()[is_size]
+    order = np.argsort(cohorts_, kind="stable")
+    cohorts_, sizes_ = cohorts_[order], sizes_[order]
+    span = last - first + 1
+    matrix = np.zeros((span, span), dtype="int64")
+    act = both[~is_size]
+    matrix[act["cohort"].to_numpy() - first, act["i"].to_numpy() - first] = act["active"].to_numpy()
+    lengths = last + 1 - cohorts_
+    cohort_col = np.repeat(cohorts_, lengths)
+    k = np.arange(len(cohort_col)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    i = cohort_col + k
+    out = pd.DataFrame(
+        {
+            "cohort": bucket_index_to_date(cohort_col, grain).to_numpy(),
+            "k": k.astype("int64"),
+            "period_start": bucket_index_to_date(i, grain).to_numpy(),
+            "cohort_size": np.repeat(sizes_, lengths).astype("int64"),
+            "active": matrix[cohort_col - first, i - first],
+        }
+    )
     out["retention_pct"] = ratio(out["active"], out["cohort_size"], 100.0)
-    out["period_start"] = bucket_index_to_date(out["i"], grain).to_numpy()
-    out["cohort"] = bucket_index_to_date(out["cohort"], grain).to_numpy()
-    out = out.sort_values(["cohort", "k"], kind="stable").reset_index(drop=True)
     return out[["cohort", "k", "period_start", "cohort_size", "active", "retention_pct"]]
