@@ -136,27 +136,38 @@ def signup_retention(engine: sa.Engine, request: MetricRequest) -> pd.DataFrame:
             .cte("cohort_members")
             .prefix_with("MATERIALIZED")
         )
-        next_at = sa.func.lead(c.changed_at, type_=c.changed_at.type).over(
-            partition_by=sort_key(c.membership_id, dialect), order_by=(c.changed_at, sort_key(c.id, dialect))
-        )
-        rows = (
-            sa.select(c.member_id, c.changed_at, c.status, next_at.label("next_at"))
+        # Each change's bucket, computed once per row (first − 1 before the period). A change's state lasts until
+        # the membership's next change, so it is in force at the end of buckets i0 … i1 − 1, where i1 is the
+        # next change's bucket (the last bucket + 1 when there is none before t1).
+        changes = (
+            sa.select(
+                c.member_id,
+                c.membership_id,
+                c.id,
+                c.changed_at,
+                c.status,
+                sa.case((c.changed_at < t0, first - 1), else_=index_of(c.changed_at)).label("b"),
+            )
             .where(c.account_id == request.account_id, c.changed_at < t1)
-            .cte("segments")
+            .subquery("changes")
         )
+        next_b = sa.func.lead(changes.c.b).over(
+            partition_by=sort_key(changes.c.membership_id, dialect),
+            order_by=(changes.c.changed_at, sort_key(changes.c.id, dialect)),
+        )
+        rows = sa.select(
+            changes.c.member_id,
+            changes.c.status,
+            changes.c.b.label("i0"),
+            sa.func.coalesce(next_b, last + 1).label("i1"),
+        ).cte("segments")
         cm = cohort_members.c
-        # bucket indexes only where they matter: a segment opened before the member's cohort starts counting from
-        # the cohort (the period's start is never after it), and one still open at t1 counts to the last bucket
-        starts_at = sa.case((rows.c.changed_at < t0, cm.cohort), else_=index_of(rows.c.changed_at))
-        ends_at = sa.case(
-            (sa.or_(rows.c.next_at.is_(None), rows.c.next_at >= t1), last + 1), else_=index_of(rows.c.next_at)
-        )
-        # One row per access segment of a cohort member, materialised once (SQLite would otherwise recompute the
-        # bucket indexes for every candidate bucket of the range join below).
+        # One row per access segment of a cohort member still in force at some bucket end of the period,
+        # materialised once (SQLite would otherwise recompute it for every candidate bucket of the range join below).
         access = (
-            sa.select(rows.c.member_id, cm.cohort, starts_at.label("i0"), ends_at.label("i1"))
+            sa.select(rows.c.member_id, cm.cohort, rows.c.i0, rows.c.i1)
             .select_from(rows.join(cohort_members, cm.member_id == rows.c.member_id))
-            .where(rows.c.status.in_(ACCESS_STATUSES), sa.or_(rows.c.next_at.is_(None), rows.c.next_at >= t0))
+            .where(rows.c.status.in_(ACCESS_STATUSES), rows.c.i1 >= first)
             .cte("access")
             .prefix_with("MATERIALIZED")
         )
