@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -12,6 +13,7 @@ from analytics.metrics.catalog import metric
 from analytics.metrics.dialect import (
     bucket_index,
     bucket_index_to_date,
+    count_distinct_in_groups,
     date_bucket_index,
     expand_range,
     metric_connection,
@@ -127,63 +129,88 @@ def signup_retention(engine: sa.Engine, request: MetricRequest) -> pd.DataFrame:
             return bucket_index(at, grain, dialect, tz, (t0, t1))
 
         signed = sa.func.coalesce(mb.joined_at, mb.created_at)
-        cohort = index_of(signed).label("cohort")
-        in_cohort = [mb.account_id == request.account_id, signed >= t0, signed < t1]
-        next_at = sa.func.lead(c.changed_at, type_=c.changed_at.type).over(
-            partition_by=sort_key(c.membership_id, dialect), order_by=(c.changed_at, sort_key(c.id, dialect))
+        # the cohort of each member who joined in the period, computed once (it feeds the sizes and the segments)
+        cohort_members = (
+            sa.select(mb.id.label("member_id"), index_of(signed).label("cohort"))
+            .where(mb.account_id == request.account_id, signed >= t0, signed < t1)
+            .cte("cohort_members")
+            .prefix_with("MATERIALIZED")
         )
-        rows = (
-            sa.select(c.member_id, c.changed_at, c.status, next_at.label("next_at"))
-            .where(c.account_id == request.account_id, c.changed_at < t1)
-            .cte("segments")
-        )
-        starts_at = sa.case((rows.c.changed_at < t0, first - 1), else_=index_of(rows.c.changed_at))
-        ends_at = sa.case(
-            (sa.or_(rows.c.next_at.is_(None), rows.c.next_at >= t1), last + 1), else_=index_of(rows.c.next_at)
-        )
-        # One row per access segment of a cohort member, materialised once (SQLite would otherwise recompute the
-        # bucket indexes for every candidate bucket of the range join below).
-        access = (
-            sa.select(rows.c.member_id, cohort, starts_at.label("i0"), ends_at.label("i1"))
-            .select_from(rows.join(members, sa.and_(mb.account_id == request.account_id, mb.id == rows.c.member_id)))
-            .where(
-                *in_cohort,
-                rows.c.status.in_(ACCESS_STATUSES),
-                sa.or_(rows.c.next_at.is_(None), rows.c.next_at >= t0),
+        # Each change's bucket, computed once per row (first − 1 before the period). A change's state lasts until
+        # the membership's next change, so it is in force at the end of buckets i0 … i1 − 1, where i1 is the
+        # next change's bucket (the last bucket + 1 when there is none before t1).
+        changes = (
+            sa.select(
+                c.member_id,
+                c.membership_id,
+                c.id,
+                c.changed_at,
+                c.status,
+                sa.case((c.changed_at < t0, first - 1), else_=index_of(c.changed_at)).label("b"),
             )
+            .where(c.account_id == request.account_id, c.changed_at < t1)
+            .subquery("changes")
+        )
+        next_b = sa.func.lead(changes.c.b).over(
+            partition_by=sort_key(changes.c.membership_id, dialect),
+            order_by=(changes.c.changed_at, sort_key(changes.c.id, dialect)),
+        )
+        rows = sa.select(
+            changes.c.member_id,
+            changes.c.status,
+            changes.c.b.label("i0"),
+            sa.func.coalesce(next_b, last + 1).label("i1"),
+        ).cte("segments")
+        cm = cohort_members.c
+        # One row per access segment of a cohort member still in force at some bucket end of the period,
+        # materialised once (SQLite would otherwise recompute it for every candidate bucket of the range join below).
+        access = (
+            sa.select(rows.c.member_id, cm.cohort, rows.c.i0, rows.c.i1)
+            .select_from(rows.join(cohort_members, cm.member_id == rows.c.member_id))
+            .where(rows.c.status.in_(ACCESS_STATUSES), rows.c.i1 >= first)
             .cte("access")
             .prefix_with("MATERIALIZED")
         )
+        # buckets before the cohort's own do not count: the range starts at the later of i0 and the cohort
+        lo = sa.case((access.c.i0 < access.c.cohort, access.c.cohort), else_=access.c.i0)
         expanded = expand_range(
-            [access.c.member_id, access.c.cohort], access, access.c.i0, access.c.i1, dialect, (first, last)
+            [access.c.member_id, access.c.cohort], access, lo, access.c.i1, dialect, (first, last)
         ).subquery("expanded")
-        # distinct (member, bucket) pairs first: a member with two memberships giving access counts once
-        pairs = (
-            sa.select(expanded.c.member_id, expanded.c.cohort, expanded.c.i)
-            .where(expanded.c.i >= expanded.c.cohort)
-            .distinct()
-            .subquery("active_pairs")
-        )
-        counts = sa.select(pairs.c.cohort, pairs.c.i, sa.func.count().label("active")).group_by(
-            pairs.c.cohort, pairs.c.i
-        )
-        sizes = (
-            sa.select(cohort, sa.literal(-1).label("i"), sa.func.count().label("active"))
-            .where(*in_cohort)
-            .group_by(cohort)
-        )
+        # a member with two memberships giving access counts once: distinct members per (cohort, bucket)
+        counts: sa.Select[Any]
+        if count_distinct_in_groups(dialect):
+            counts = sa.select(
+                expanded.c.cohort, expanded.c.i, sa.func.count(sa.distinct(expanded.c.member_id)).label("active")
+            ).group_by(expanded.c.cohort, expanded.c.i)
+        else:
+            pairs = sa.select(expanded.c.member_id, expanded.c.cohort, expanded.c.i).distinct().subquery("pairs")
+            counts = sa.select(pairs.c.cohort, pairs.c.i, sa.func.count().label("active")).group_by(
+                pairs.c.cohort, pairs.c.i
+            )
+        sizes = sa.select(cm.cohort, sa.literal(-1).label("i"), sa.func.count().label("active")).group_by(cm.cohort)
         both = fetch_frame(conn, sa.union_all(counts, sizes), ["cohort", "i", "active"]).astype("int64")
-    size_frame = both[both["i"] == -1].rename(columns={"active": "cohort_size"})[["cohort", "cohort_size"]]
-    active_frame = both[both["i"] >= 0]
-    grid = [(int(cohort), i) for cohort in size_frame["cohort"] for i in range(int(cohort), last + 1)]
-    out = pd.DataFrame(grid, columns=["cohort", "i"])
-    out = out.merge(size_frame.astype({"cohort": "int64"}), on="cohort", how="left")
-    out = out.merge(active_frame.astype({"cohort": "int64", "i": "int64"}), on=["cohort", "i"], how="left")
-    out["active"] = out["active"].fillna(0).astype("int64")
-    out["cohort_size"] = out["cohort_size"].astype("int64")
-    out["k"] = out["i"] - out["cohort"]
+    # every cohort × bucket from the cohort's own to the last, in (cohort, k) order, built with numpy on the few
+    # hundred aggregated rows: active counts go into a dense (cohort, bucket) matrix of the period's buckets
+    is_size = (both["i"] == -1).to_numpy()
+    cohorts_, sizes_ = both["cohort"].to_numpy()[is_size], both["active"].to_numpy()[is_size]
+    order = np.argsort(cohorts_, kind="stable")
+    cohorts_, sizes_ = cohorts_[order], sizes_[order]
+    span = last - first + 1
+    matrix = np.zeros((span, span), dtype="int64")
+    act = both[~is_size]
+    matrix[act["cohort"].to_numpy() - first, act["i"].to_numpy() - first] = act["active"].to_numpy()
+    lengths = last + 1 - cohorts_
+    cohort_col = np.repeat(cohorts_, lengths)
+    k = np.arange(len(cohort_col)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    i = cohort_col + k
+    out = pd.DataFrame(
+        {
+            "cohort": bucket_index_to_date(cohort_col, grain).to_numpy(),
+            "k": k.astype("int64"),
+            "period_start": bucket_index_to_date(i, grain).to_numpy(),
+            "cohort_size": np.repeat(sizes_, lengths).astype("int64"),
+            "active": matrix[cohort_col - first, i - first],
+        }
+    )
     out["retention_pct"] = ratio(out["active"], out["cohort_size"], 100.0)
-    out["period_start"] = bucket_index_to_date(out["i"], grain).to_numpy()
-    out["cohort"] = bucket_index_to_date(out["cohort"], grain).to_numpy()
-    out = out.sort_values(["cohort", "k"], kind="stable").reset_index(drop=True)
     return out[["cohort", "k", "period_start", "cohort_size", "active", "retention_pct"]]

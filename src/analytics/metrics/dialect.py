@@ -38,6 +38,7 @@ __all__ = [
     "bucket_index_to_date",
     "bucket_start",
     "correlated_lookups",
+    "count_distinct_in_groups",
     "date_bucket_index",
     "day_number",
     "days_between",
@@ -133,9 +134,9 @@ def local_date(
 ) -> ColumnElement[Any]:
     """The calendar date of an instant in the time zone ``tz`` (an IANA name such as ``Europe/Paris``).
 
-    ``within=(lo, hi)``: a hint that most instants lie in ``[lo, hi)``; on SQLite the zone's UTC offsets over that
-    span become plain integer arithmetic instead of a Python function call per row (instants outside still get
-    the exact answer from ``analytics_local_date``).
+    ``within=(lo, hi)``: a hint that most instants lie in ``[lo, hi)``; on SQLite and DuckDB the zone's UTC offsets
+    over that span become plain integer arithmetic instead of a Python function call (SQLite) or an ICU time-zone
+    conversion (DuckDB) per row (instants outside still get the exact answer).
     """
     if dialect == "sqlite":
         if tz == "UTC":
@@ -156,6 +157,11 @@ def local_date(
     if dialect == "duckdb":
         if tz == "UTC":
             return sa.cast(col, sa.Date)
+        if _span(within):  # the day number by UTC-offset pieces: an ICU conversion per row costs several times more
+            return sa.cast(
+                sa.literal_column("DATE '1970-01-01'") + sa.cast(day_number(col, dialect, tz, within), sa.Integer),
+                sa.Date,
+            )
         return sa.cast(sa.func.timezone(_zone(tz), sa.func.timezone("UTC", col)), sa.Date)
     return sa.cast(sa.func.timezone(_zone(tz), col), sa.Date)
 
@@ -209,6 +215,13 @@ def correlated_lookups(dialect: str) -> bool:
     """Whether "the first event of member M after t" is fastest as a correlated index lookup per row (SQLite,
     PostgreSQL: nested loops over a b-tree) rather than as a join then ``GROUP BY`` (DuckDB: hash joins)."""
     return dialect != "duckdb"
+
+
+def count_distinct_in_groups(dialect: str) -> bool:
+    """Whether "distinct members per group" is fastest as ``count(DISTINCT member)`` per group (SQLite: one
+    temporary B-tree instead of two) rather than ``SELECT DISTINCT`` pairs then ``count(*)`` (DuckDB, PostgreSQL:
+    hash aggregates, where the two-step form is as fast or faster)."""
+    return dialect == "sqlite"
 
 
 def to_dates(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
@@ -279,7 +292,7 @@ def day_number(
         if dialect != "duckdb" or tz == "UTC":
             return exact
         epoch_us = sa.func.epoch_us(col)
-    if within is None or not _span(within) or dialect == "duckdb":  # DuckDB: offset pieces + extract (above)
+    if within is None or not _span(within):
         return exact
     whens = [
         (
@@ -314,24 +327,12 @@ def _month_index(
     else:
         if dialect == "duckdb":  # a naive TIMESTAMP holding UTC
             local = col if tz == "UTC" else sa.func.timezone(_zone(tz), sa.func.timezone("UTC", col))
-            if tz != "UTC" and within is not None and _span(within):
-                # inside the span: the UTC offset per piece instead of an ICU time-zone conversion per row
-                local = sa.case(
-                    *[
-                        (
-                            sa.and_(col >= _instant(start, dialect), col < _instant(end, dialect)),
-                            col + sa.func.to_microseconds(sa.literal(offset // _MICROSECOND, sa.BigInteger)),
-                        )
-                        for start, end, offset in _offset_pieces(tz, within[0], within[1])
-                    ],
-                    else_=local,
-                )
         else:  # timestamptz: extract() would use the session time zone, so always convert explicitly
             local = sa.func.timezone(_zone(tz), col)
         year = sa.cast(sa.extract("year", local), sa.Integer)
         month = sa.cast(sa.extract("month", local), sa.Integer)
     exact = (year - _num(1970)) * _num(12) + month - _num(1)
-    if within is None or not _span(within) or dialect == "duckdb":  # DuckDB: offset pieces + extract (above)
+    if within is None or not _span(within):
         return exact
     zone = ZoneInfo(tz)
     lo, hi = within

@@ -34,14 +34,14 @@ class RateTable:
 
     def __init__(self, reporting: str, frame: pd.DataFrame) -> None:
         self.reporting = reporting
-        self.frame = frame.sort_values(["currency", "rate_date"]).reset_index(drop=True)
-        self._series = {
-            str(code): (
-                part["rate_date"].to_numpy(dtype="datetime64[ns]"),
-                part["rate"].to_numpy(dtype="float64"),
-            )
-            for code, part in self.frame.groupby("currency", sort=False)
-        }
+        self.frame = frame.sort_values(["currency", "rate_date"], kind="stable").reset_index(drop=True)
+        codes = self.frame["currency"].to_numpy(dtype=object)
+        dates = self.frame["rate_date"].to_numpy(dtype="datetime64[ns]")
+        rates = self.frame["rate"].to_numpy(dtype="float64")
+        # one block of consecutive rows per currency
+        starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if len(codes) else np.array([], dtype=int)
+        ends = np.r_[starts[1:], len(codes)] if len(codes) else starts
+        self._series = {str(codes[a]): (dates[a:b], rates[a:b]) for a, b in zip(starts, ends, strict=True)}
 
     def factors(self, currencies: pd.Series | np.ndarray, days: pd.Series | np.ndarray) -> np.ndarray:
         """Minor units of a currency → minor units of the reporting currency, per (currency, day) pair.
@@ -102,26 +102,37 @@ def load_rates(
     if first_day is not None:
         since = first_day - timedelta(days=31)
         raw = fetch_frame(bind, query.where(r.rate_date >= since), columns)
-        early = raw[pd.to_datetime(raw["rate_date"]) <= pd.Timestamp(first_day)]
-        covered = set(early["currency"]) | set(early["quote_currency"])
+        days = _days(raw["rate_date"])
+        early = days <= np.datetime64(first_day, "ns")
+        covered = set(raw["currency"].to_numpy(dtype=object)[early]) | set(
+            raw["quote_currency"].to_numpy(dtype=object)[early]
+        )
         if not set(wanted) <= covered:
             raw = fetch_frame(bind, query, columns)
+            days = _days(raw["rate_date"])
     else:
         raw = fetch_frame(bind, query, columns)
-    direct = raw[raw["quote_currency"] == reporting]
-    inverse = raw[raw["currency"] == reporting]
-    rates = pd.to_numeric(raw["rate"].astype("float64"))
-    frame = pd.DataFrame(
-        {
-            "rate_date": pd.concat([direct["rate_date"], inverse["rate_date"]]),
-            "currency": pd.concat([direct["currency"], inverse["quote_currency"]]),
-            "rate": pd.concat([rates[direct.index], 1.0 / rates[inverse.index]]),
-        }
-    )
-    frame["rate_date"] = pd.to_datetime(frame["rate_date"]).astype("datetime64[ns]")
-    # a direct rate wins over an inverse one for the same day
-    frame = frame.drop_duplicates(["currency", "rate_date"], keep="first")
+        days = _days(raw["rate_date"])
+    # numpy on the few hundred rows: direct pairs first, then inverse ones as 1 / rate
+    base = raw["currency"].to_numpy(dtype=object)
+    quote = raw["quote_currency"].to_numpy(dtype=object)
+    rates = raw["rate"].to_numpy(dtype="float64")
+    direct, inverse = quote == reporting, base == reporting
+    codes = np.concatenate([base[direct], quote[inverse]])
+    dates = np.concatenate([days[direct], days[inverse]])
+    values = np.concatenate([rates[direct], 1.0 / rates[inverse]])
+    # a direct rate wins over an inverse one for the same day: sort stably by (currency, day) and keep the first
+    order = np.lexsort((dates, codes.astype(str)))
+    codes, dates, values = codes[order], dates[order], values[order]
+    keep = np.ones(len(codes), dtype=bool)
+    keep[1:] = (codes[1:] != codes[:-1]) | (dates[1:] != dates[:-1])
+    frame = pd.DataFrame({"rate_date": dates[keep], "currency": codes[keep], "rate": values[keep]})
     return RateTable(reporting, frame)
+
+
+def _days(values: pd.Series) -> np.ndarray:
+    """Rate dates (``DATE`` values or ISO text, by engine) as ``datetime64[ns]``."""
+    return np.asarray(pd.to_datetime(values), dtype="datetime64[ns]")
 
 
 def _apply(

@@ -92,12 +92,25 @@ def scope_for(
     the range of its currencies.
     """
     c = membership_status_changes.c
-    cur = sa.func.coalesce(c.currency, accounts.c.reporting_currency)
-    of_account = c.account_id == accounts.c.id
-    low_q = sa.select(sa.func.min(cur)).where(of_account).scalar_subquery()
-    high_q = sa.select(sa.func.max(cur)).where(of_account).scalar_subquery()
-    account = account_settings(bind, request.account_id, low_q, high_q)
-    low, high = account.extra
+    # one scan of the account's rows (not one per bound): the range of the stored currencies and whether some row
+    # has none (those count in the account's reporting currency, as stored)
+    currencies = (
+        sa.select(
+            sa.func.min(c.currency).label("low"),
+            sa.func.max(c.currency).label("high"),
+            sa.func.max(sa.case((c.currency.is_(None), 1), else_=0)).label("unset"),
+        )
+        .where(c.account_id == request.account_id)
+        .subquery("currencies")
+    )
+    stored = accounts.c.reporting_currency  # as stored: what a row without a currency counts in
+    extra = (currencies.c.low, currencies.c.high, currencies.c.unset, stored)
+    low, high, unset, fallback = (
+        account := account_settings(bind, request.account_id, *extra, beside=currencies)
+    ).extra
+    if unset and fallback is not None:
+        low = fallback if low is None else min(low, fallback)
+        high = fallback if high is None else max(high, fallback)
     t0, t1 = period_instants(request, account.time_zone)
     keys: tuple[str, ...] = ()
     changing: tuple[str, ...] = ()

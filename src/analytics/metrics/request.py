@@ -159,12 +159,16 @@ class AccountSettings:
 
 
 def account_settings(
-    bind: sa.Engine | sa.Connection, account_id: str, *extra: sa.ColumnElement[Any]
+    bind: sa.Engine | sa.Connection,
+    account_id: str,
+    *extra: sa.ColumnElement[Any],
+    beside: sa.FromClause | None = None,
 ) -> AccountSettings:
     """The account's time zone and reporting currency.
 
-    ``extra`` columns (scalar subqueries about the account, e.g. the range of its currencies) are read in the same
-    statement and returned in ``AccountSettings.extra``, saving a round trip.
+    ``extra`` columns (scalar subqueries about the account, or columns of ``beside``, a one-row subquery such as
+    the range of its currencies) are read in the same statement and returned in ``AccountSettings.extra``, saving
+    a round trip.
 
     Raises
     ------
@@ -172,6 +176,8 @@ def account_settings(
         The account is not in the store (the message lists the known ones), or its time zone is not an IANA name.
     """
     query = sa.select(accounts.c.time_zone, accounts.c.reporting_currency, *extra).where(accounts.c.id == account_id)
+    if beside is not None:
+        query = query.select_from(accounts.join(beside, sa.true()))
     if isinstance(bind, sa.Engine):
         with bind.connect() as conn:
             row = conn.execute(query).first()

@@ -66,6 +66,12 @@ def create_store_engine(url: str, **kwargs: Any) -> Engine:
         raise StoreError(f"no driver for {parsed.drivername!r}: {exc}. Install the matching package.") from exc
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
+    if engine.dialect.name == "duckdb":
+        # duckdb_engine opts out of SQLAlchemy's compiled-statement cache (supports_statement_cache = False, the
+        # cautious default of third-party dialects), so every metric query was compiled on every call (3-5 ms for
+        # the larger ones). Its SQL is PostgreSQL's compiler, which is cache-safe; it adds no value-dependent
+        # compilation. Opt this engine in.
+        engine.dialect._supports_statement_cache = True
     return engine
 
 
