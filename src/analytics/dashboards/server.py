@@ -10,6 +10,10 @@ The server is Voilà on ``dashboards/`` configured so viewers get rendered pages
   token again itself (:func:`analytics.dashboards.session.open_dashboard`);
 * viewers' kernels accept only widget messages (Voilà's default), never code.
 
+Pages are rendered progressively (``progressive_rendering``; not with ``preheat``, which Voilà cannot combine with
+it): the page and its scripts load while the kernel starts and runs the cells, so the dashboard is drawn as soon as
+the last output arrives.
+
 ``python -m analytics.dashboards.server --port P DIR`` runs it in the foreground (the CLI ``analytics
 dashboards`` and :func:`start_dashboards` use that).
 """
@@ -172,6 +176,7 @@ def voila_config(port: int, ip: str = "127.0.0.1", *, preheat: bool = False) -> 
         c.VoilaExecutor.timeout = None  # the first cell waits for a viewer for as long as it takes
     else:
         c.VoilaConfiguration.prelaunch_hook = token_gate
+        c.VoilaConfiguration.progressive_rendering = True
     c.VoilaConfiguration.theme = "light"
     c.VoilaExecutor.cell_error_instruction = "This part of the dashboard could not be shown; the operator can see why."
     if not preheat:
