@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -351,27 +351,41 @@ def idle_members(engine: Engine, account_id: str, *, as_of: DateLike, days: int 
         tz = account_time_zone(conn, account_id)
         as_of_utc = to_utc(as_of, tz)
         e = activity_events
-        last = (
-            sa.select(e.c.member_id, sa.func.max(e.c.occurred_at).label("last_at"))
-            .where(event_filter(account_id, None, as_of_utc))
-            .group_by(e.c.member_id)
-            .subquery("last")
-        )
         joined = member_join_time()
-        stmt = (
+        if conn.dialect.name == "duckdb":
+            # one hash aggregate over the account's events (DuckDB has no ordered index to seek)
+            last = (
+                sa.select(e.c.member_id, sa.func.max(e.c.occurred_at).label("last_at"))
+                .where(event_filter(account_id, None, as_of_utc))
+                .group_by(e.c.member_id)
+                .subquery("last")
+            )
+            last_at: sa.ColumnElement[Any] = last.c.last_at
+            source: sa.FromClause = members.outerjoin(last, last.c.member_id == members.c.id)
+        else:
+            # one index seek per member (account_id, member_id, occurred_at) instead of aggregating the whole
+            # history of events: the latest event before as_of is the last entry of the member's index range
+            last_at = (
+                sa.select(sa.func.max(e.c.occurred_at))
+                .where(e.c.account_id == account_id, e.c.member_id == members.c.id, e.c.occurred_at < as_of_utc)
+                .scalar_subquery()
+            )
+            source = members
+        per_member = (
             sa.select(
                 members.c.id.label("member_id"),
                 members.c.username,
                 members.c.display_name,
-                epoch_seconds(last.c.last_at, conn.dialect.name).label("last_s"),
+                last_at.label("last_at"),
             )
-            .select_from(members.outerjoin(last, last.c.member_id == members.c.id))
-            .where(
-                members.c.account_id == account_id,
-                sa.or_(joined.is_(None), joined < as_of_utc),
-                sa.or_(last.c.last_at.is_(None), last.c.last_at < as_of_utc - timedelta(days=days)),
-            )
+            .select_from(source)
+            .where(members.c.account_id == account_id, sa.or_(joined.is_(None), joined < as_of_utc))
+            .subquery("per_member")
         )
+        p = per_member.c
+        stmt = sa.select(
+            p.member_id, p.username, p.display_name, epoch_seconds(p.last_at, conn.dialect.name).label("last_s")
+        ).where(sa.or_(p.last_at.is_(None), p.last_at < as_of_utc - timedelta(days=days)))
         frame = fetch_frame(conn, stmt)
     as_float(frame, ["last_s"])
     frame["days_inactive"] = np.floor((as_of_utc.timestamp() - frame["last_s"]) / 86400)
