@@ -25,11 +25,12 @@ from sqlalchemy.engine import Engine
 from analytics.clock import Clock, utcnow
 from analytics.errors import ModelError
 from analytics.models.churn.actions import recommend_actions
-from analytics.models.churn.explain import risk_level, top_factors
+from analytics.models.churn.explain import RISK_LEVELS, risk_level, top_factors
 from analytics.models.churn.features import build_features
 from analytics.models.churn.labels import churn_labels
 from analytics.models.churn.population import cut_instant
 from analytics.models.churn.registry import current_model_id, load_model
+from analytics.models.churn.training import resolve_account
 from analytics.store.schema import accounts, model_registry
 from analytics.store.schema import churn_predictions as cp
 from analytics.store.upsert import upsert_rows
@@ -290,14 +291,15 @@ def daily_churn_step(
     Raises
     ------
     ModelError
-        ``account_id`` is not in the store.
+        ``account_id`` is not in the store (:func:`~analytics.models.churn.training.resolve_account`).
     """
-    with engine.connect() as conn:
-        known = list(conn.execute(sa.select(accounts.c.id).order_by(accounts.c.id)).scalars())
-    if account_id and account_id not in known:
-        raise ModelError(f"account {account_id!r} is not in the store; accounts: {', '.join(known) or 'none'}")
+    if account_id:
+        targets = [resolve_account(engine, account_id)]
+    else:
+        with engine.connect() as conn:
+            targets = list(conn.execute(sa.select(accounts.c.id).order_by(accounts.c.id)).scalars())
     rows = []
-    for account in [account_id] if account_id else known:
+    for account in targets:
         summary = run_daily_churn(engine, account, workspace=workspace, as_of=as_of, clock=clock)
         levels = summary.get("by_risk_level", {})
         rows.append(
@@ -305,10 +307,10 @@ def daily_churn_step(
                 "account_id": account,
                 "as_of": summary["as_of"],
                 "scored": summary["scored"],
-                **{level: int(levels.get(level, 0)) for level in ("critical", "high", "medium", "low")},
+                **{level: int(levels.get(level, 0)) for level in reversed(RISK_LEVELS)},
                 "outcomes_updated": summary["outcomes_updated"],
                 "note": summary.get("skipped", ""),
             }
         )
-    columns = ["account_id", "as_of", "scored", "critical", "high", "medium", "low", "outcomes_updated", "note"]
+    columns = ["account_id", "as_of", "scored", *reversed(RISK_LEVELS), "outcomes_updated", "note"]
     return pd.DataFrame(rows, columns=columns)
