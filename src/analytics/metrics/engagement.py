@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from analytics.errors import MetricError
-from analytics.metrics.dialect import day_number, epoch_seconds, fetch_frame
+from analytics.metrics.dialect import correlated_lookups, day_number, epoch_seconds, fetch_frame
 from analytics.metrics.events import LESSON_COMPLETE, LOGIN, MESSAGE, event_filter
 from analytics.metrics.frames import as_float, as_int, half_up, seconds_to_timestamp
 from analytics.metrics.keyword_metrics import keyword_metric
@@ -352,7 +352,7 @@ def idle_members(engine: Engine, account_id: str, *, as_of: DateLike, days: int 
         as_of_utc = to_utc(as_of, tz)
         e = activity_events
         joined = member_join_time()
-        if conn.dialect.name == "duckdb":
+        if not correlated_lookups(conn.dialect.name):
             # one hash aggregate over the account's events (DuckDB has no ordered index to seek)
             last = (
                 sa.select(e.c.member_id, sa.func.max(e.c.occurred_at).label("last_at"))

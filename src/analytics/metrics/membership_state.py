@@ -105,9 +105,8 @@ def scope_for(
     )
     stored = accounts.c.reporting_currency  # as stored: what a row without a currency counts in
     extra = (currencies.c.low, currencies.c.high, currencies.c.unset, stored)
-    low, high, unset, fallback = (
-        account := account_settings(bind, request.account_id, *extra, beside=currencies)
-    ).extra
+    account = account_settings(bind, request.account_id, *extra, beside=currencies)
+    low, high, unset, fallback = account.extra
     if unset and fallback is not None:
         low = fallback if low is None else min(low, fallback)
         high = fallback if high is None else max(high, fallback)
