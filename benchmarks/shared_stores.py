@@ -7,24 +7,18 @@ and ``churn.py`` read the same stores instead of generating and importing it aga
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import sqlalchemy as sa
-
-HERE = Path(__file__).resolve().parent
-LARGE = HERE / ".data" / "metrics_engagement" / "large"
-PG_URL = os.environ.get("ANALYTICS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-PG_DATABASE = "bench_engagement_large"
 
 
 def large_store_url(engine: str, *, pg_options: str = "") -> str:
-    """The URL of the shared large store on ``engine`` (``sqlite``, ``duckdb`` or ``postgresql``)."""
-    if engine == "sqlite":
-        return f"sqlite:///{LARGE / 'store.db'}"
-    if engine == "duckdb":
-        return f"duckdb:///{LARGE / 'store.duckdb'}"
-    url = sa.engine.make_url(PG_URL).set(database=PG_DATABASE)
-    if pg_options:
-        url = url.update_query_dict({"options": pg_options})
-    return url.render_as_string(hide_password=False)
+    """The URL of the shared large store on ``engine`` (``sqlite``, ``duckdb`` or ``postgresql``).
+
+    The location is the one ``metrics_engagement.py`` builds (its ``store_url``), so there is one place that says
+    where the stores are; ``pg_options`` adds PostgreSQL session settings (``-cwork_mem=256MB``).
+    """
+    from metrics_engagement import store_url  # the script that builds the stores owns their location
+
+    url = store_url("large", engine)
+    if engine != "postgresql" or not pg_options:
+        return url
+    return sa.engine.make_url(url).update_query_dict({"options": pg_options}).render_as_string(hide_password=False)
