@@ -7,7 +7,6 @@ PostgreSQL the PostgreSQL cases are skipped with the reason, except in CI (``CI=
 
 from __future__ import annotations
 
-import os
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -19,34 +18,10 @@ from sqlalchemy.engine import Engine
 
 from analytics.store import create_store_engine, init_store, metadata
 
-PG_URL = os.environ.get("ANALYTICS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# the PostgreSQL probe lives in store_fixtures (importable by any test module); re-exported for `from conftest import`
+from store_fixtures import IN_CI, PG_URL, postgres_unavailable, require_postgres
 
-_pg_problem: str | None = None
-_pg_checked = False
-
-
-def postgres_unavailable() -> str | None:
-    """The reason PostgreSQL can't be used, or None when it can (checked once per session)."""
-    global _pg_checked, _pg_problem
-    if not _pg_checked:
-        _pg_checked = True
-        try:
-            eng = sa.create_engine(PG_URL, connect_args={"connect_timeout": 3})
-            with eng.connect() as conn:
-                conn.execute(sa.text("select 1"))
-            eng.dispose()
-        except Exception as exc:  # any failure to connect means "no server"
-            _pg_problem = f"PostgreSQL not reachable at {PG_URL}: {type(exc).__name__}: {exc}".splitlines()[0]
-    return _pg_problem
-
-
-def require_postgres() -> None:
-    problem = postgres_unavailable()
-    if problem:
-        if IN_CI:
-            pytest.fail(f"{problem} (CI=true requires PostgreSQL)")
-        pytest.skip(problem)
+__all__ = ["IN_CI", "PG_URL", "postgres_unavailable", "require_postgres"]
 
 
 @pytest.fixture

@@ -28,25 +28,38 @@ def fresh_account_id() -> str:
     return f"biz_t{next(_accounts)}"
 
 
-def _postgres_problem() -> str | None:
-    try:
-        eng = sa.create_engine(PG_URL, connect_args={"connect_timeout": 3})
-        with eng.connect() as conn:
-            conn.execute(sa.text("select 1"))
-        eng.dispose()
-    except Exception as exc:  # any failure to connect means "no server"
-        return f"PostgreSQL not reachable at {PG_URL}: {type(exc).__name__}: {exc}".splitlines()[0]
-    return None
+_pg_problem: str | None = None
+_pg_checked = False
+
+
+def postgres_unavailable() -> str | None:
+    """The reason PostgreSQL can't be used, or None when it can (checked once per session)."""
+    global _pg_checked, _pg_problem
+    if not _pg_checked:
+        _pg_checked = True
+        try:
+            eng = sa.create_engine(PG_URL, connect_args={"connect_timeout": 3})
+            with eng.connect() as conn:
+                conn.execute(sa.text("select 1"))
+            eng.dispose()
+        except Exception as exc:  # any failure to connect means "no server"
+            _pg_problem = f"PostgreSQL not reachable at {PG_URL}: {type(exc).__name__}: {exc}".splitlines()[0]
+    return _pg_problem
+
+
+def require_postgres() -> None:
+    """Skip the test (or fail it when CI=true) if the PostgreSQL test server is unreachable."""
+    problem = postgres_unavailable()
+    if problem:
+        if IN_CI:
+            pytest.fail(f"{problem} (CI=true requires PostgreSQL)")
+        pytest.skip(problem)
 
 
 def module_store(kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     """Yield a migrated engine of ``kind`` and clean up after the module."""
     if kind == "postgresql":
-        problem = _postgres_problem()
-        if problem:
-            if IN_CI:
-                pytest.fail(f"{problem} (CI=true requires PostgreSQL)")
-            pytest.skip(problem)
+        require_postgres()
         schema = f"t_{uuid.uuid4().hex[:12]}"
         admin = sa.create_engine(PG_URL)
         with admin.begin() as conn:

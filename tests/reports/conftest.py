@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from analytics.settings import Secret, Settings
 from analytics.store import create_store_engine, init_store, upsert_rows
 from analytics.store.schema import accounts
-from store_fixtures import IN_CI, PG_URL
+from store_fixtures import PG_URL, require_postgres
 
 SECRET = "reports-test-secret-key-0123456789"
 ENGINES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
@@ -52,20 +52,6 @@ def demo_workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoWor
     engine.dispose()
 
 
-def _require_postgres() -> None:
-    """Skip (outside CI) or fail (CI=true) when the PostgreSQL test server is unreachable."""
-    try:
-        probe = sa.create_engine(PG_URL, connect_args={"connect_timeout": 3})
-        with probe.connect() as conn:
-            conn.execute(sa.text("select 1"))
-        probe.dispose()
-    except Exception as exc:  # any failure to connect means "no server"
-        problem = f"PostgreSQL not reachable at {PG_URL}: {type(exc).__name__}: {exc}".splitlines()[0]
-        if IN_CI:
-            pytest.fail(f"{problem} (CI=true requires PostgreSQL)")
-        pytest.skip(problem)
-
-
 @pytest.fixture(scope="session")
 def demo_workspace_pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoWorkspace]:
     """The same tiny demo business in a throw-away PostgreSQL schema (dropped at the end of the session).
@@ -75,7 +61,7 @@ def demo_workspace_pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo
     """
     from analytics.demo.load import load_demo
 
-    _require_postgres()
+    require_postgres()
     schema = f"r_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(PG_URL)
     with admin.begin() as conn:
