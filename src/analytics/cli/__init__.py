@@ -17,7 +17,7 @@ from analytics.cli.import_commands import import_command, import_whop_export_com
 from analytics.cli.metric_commands import metric_command
 from analytics.cli.report_commands import register_report_commands
 from analytics.cli.snapshot_commands import snapshot_command
-from analytics.cli.store_commands import init_command
+from analytics.cli.store_commands import init_command, optimize_command
 from analytics.cli.whop_commands import fake_whop_command, sync_command, webhooks_command
 
 __all__ = ["cli", "main"]
@@ -45,6 +45,7 @@ def cli(ctx: click.Context, workspace: Path | None, database_url: str | None) ->
       analytics demo                 build a demo workspace end to end (./workspace)
       analytics init                 create or upgrade the store
       analytics import TABLE FILE…   load CSV/Parquet files into a table
+      analytics optimize             statistics (and DuckDB time order) after a bulk import
     Settings come from the environment (ANALYTICS_WORKSPACE, ANALYTICS_DATABASE_URL, WHOP_API_KEY, …);
     run `analytics COMMAND --help` for each command.
     """
@@ -52,6 +53,7 @@ def cli(ctx: click.Context, workspace: Path | None, database_url: str | None) ->
 
 
 cli.add_command(init_command)
+cli.add_command(optimize_command)
 register_report_commands(cli)
 cli.add_command(demo_command)
 cli.add_command(metric_command)

@@ -1,4 +1,4 @@
-"""Store commands: ``analytics init``."""
+"""Store commands: ``analytics init`` and ``analytics optimize``."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import click
 
 from analytics.cli.context import CliContext, pass_cli
 from analytics.store import create_store_engine, current_revision, init_store
+from analytics.store.maintenance import TIME_ORDERED, optimize_store
 
-__all__ = ["init_command"]
+__all__ = ["init_command", "optimize_command"]
 
 
 @click.command("init")
@@ -24,3 +25,25 @@ def init_command(cli: CliContext) -> None:
     else:
         click.echo(f"store {url} upgraded from {before or 'empty'} to revision {after}")
     engine.dispose()
+
+
+@click.command("optimize")
+@click.option(
+    "--table",
+    "tables",
+    multiple=True,
+    type=click.Choice(sorted(TIME_ORDERED)),
+    help="DuckDB: only rewrite this event log in time order (repeatable; default: all of them).",
+)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@pass_cli
+def optimize_command(cli: CliContext, tables: tuple[str, ...], quiet: bool) -> None:
+    """Refresh planner statistics after a bulk import; on DuckDB also put the event logs in time order.
+
+    Run it after `analytics import` of a large history (or weekly). On DuckDB the rewrite needs room for a second
+    copy of each event log while it runs, and happens in one transaction.
+    """
+    engine = cli.engine()
+    for step in optimize_store(engine, tables=tables or None, progress=not quiet):
+        rows = "" if step.rows is None else f" ({step.rows:,} rows)"
+        click.echo(f"{step.action} {step.table}{rows} in {step.seconds:.1f} s")
