@@ -88,6 +88,7 @@ def build(size: str, engine_name: str) -> dict[str, Any]:
 
     from analytics.demo.load import load_demo
     from analytics.store import create_store_engine, init_store
+    from analytics.store.maintenance import optimize_store
 
     DATA.mkdir(parents=True, exist_ok=True)
     marker = DATA / f"{size}.{engine_name}.built"
@@ -114,11 +115,7 @@ def build(size: str, engine_name: str) -> dict[str, Any]:
     started = time.perf_counter()
     rows = {t: r.loaded for t, r in load_demo(engine, seed=SEED, size=size, end=END, progress=False).items()}
     seconds = time.perf_counter() - started
-    with engine.connect() as conn:
-        if engine_name == "postgresql":
-            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-        conn.execute(sa.text("ANALYZE"))
-        conn.commit()
+    optimize_store(engine)  # `analytics optimize`: statistics, and DuckDB's event logs in time order
     engine.dispose()
     marker.write_text(json.dumps(rows))
     return {"size": size, "engine": engine_name, "load_s": round(seconds, 1), "rows": rows}

@@ -4,7 +4,9 @@
 for, on each engine:
 
 * **SQLite**: ``ANALYZE`` then ``PRAGMA optimize`` (the planner picks the account/time indexes from statistics).
-* **PostgreSQL**: ``ANALYZE`` (autovacuum would get there eventually; right after an import the planner has none).
+* **PostgreSQL**: ``VACUUM ANALYZE`` of the store's tables (autovacuum gets there eventually; right after an import
+  the planner has no statistics, and the visibility map that lets the account/time indexes answer without visiting
+  the table is empty).
 * **DuckDB**: the event logs (:data:`TIME_ORDERED`) are rewritten in ``(account_id, time)`` order, then
   ``ANALYZE`` and a checkpoint. DuckDB has no ordered index for range scans: it skips a row group (~122,880 rows)
   only when the group's min/max of the filtered column miss the range. Rows imported in key order (or a history
@@ -84,14 +86,21 @@ def optimize_store(
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             present = set(sa.inspect(conn).get_table_names())
             names_sql = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables if t.name in present)
-            conn.exec_driver_sql(f"ANALYZE {names_sql}")
+            conn.exec_driver_sql(f"VACUUM ANALYZE {names_sql}")
     else:
         with engine.connect() as conn:
             conn.exec_driver_sql("ANALYZE")
             if dialect == "sqlite":
                 conn.exec_driver_sql("PRAGMA optimize")
             conn.commit()
-    steps.append(OptimizeStep("all tables", "analyze", None, round(time.perf_counter() - started, 3)))
+    steps.append(
+        OptimizeStep(
+            "all tables",
+            "vacuum analyze" if dialect == "postgresql" else "analyze",
+            None,
+            round(time.perf_counter() - started, 3),
+        )
+    )
     if dialect == "duckdb":
         with engine.connect() as conn:
             conn.exec_driver_sql("CHECKPOINT")
