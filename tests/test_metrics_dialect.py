@@ -76,3 +76,31 @@ def test_local_date_and_epoch(events: sa.Engine) -> None:
         )
     assert float(secs) == datetime(2024, 3, 4, tzinfo=UTC).timestamp()
     assert float(gap) == 0.0
+
+
+def test_duckdb_arrow_results_have_the_dtypes_of_duckdb_df() -> None:
+    """fetch_frame reads DuckDB results through Arrow; the frame must be the one DuckDB's df() gives, type by type."""
+    import warnings
+
+    import duckdb
+
+    from analytics.metrics.dialect import arrow_to_frame
+
+    one = """SELECT 1::INTEGER i, NULL::INTEGER i_null, 5::BIGINT b, sum(x)::HUGEINT h, NULL::HUGEINT h_null,
+        1.5::DECIMAL(18, 2) d, true bo, NULL::BOOLEAN bo_null, DATE '2025-01-02' dt, NULL::DATE dt_null,
+        TIMESTAMP '2025-01-02 03:04:05' ts, TIMESTAMPTZ '2025-01-02 03:04:05+00' tz, 'abc' s, NULL::VARCHAR s_null,
+        2.5::DOUBLE f, NULL::DOUBLE f_null, '{"a": 1}'::JSON j, epoch(TIMESTAMP '2025-01-01') ep, 7 AS b
+        FROM (SELECT 1 x) GROUP BY ALL"""
+    con = duckdb.connect()
+    for sql in (
+        f"SELECT * FROM ({one}) UNION ALL SELECT * FROM ({one})",  # two rows (a repeated column name too)
+        f"SELECT * FROM ({one}) WHERE false",  # no rows
+        "SELECT * FROM (SELECT 'a' s, NULL::INTEGER n UNION ALL SELECT NULL, 3)",  # NULLs in some rows only
+    ):
+        with warnings.catch_warnings():
+            # DuckDB warns that Arrow output on a DB-API result makes a copy, and its df() of a repeated column
+            # name uses pandas' deprecated drop(inplace=True)
+            warnings.simplefilter("ignore")
+            through_arrow = arrow_to_frame(con.execute(sql).to_arrow_table())
+            expected = con.execute(sql).df()
+        pd.testing.assert_frame_equal(through_arrow, expected)

@@ -90,7 +90,7 @@ def test_optimize_keeps_every_row_and_every_number(store: Engine) -> None:
 
     assert _all_events(store) == before_rows
     assert _counts(store) == before_counts
-    assert steps[-1].action == "analyze"
+    assert steps[-1].action in ("analyze", "vacuum analyze")
     if store.dialect.name == "duckdb":
         assert [(s.table, s.rows) for s in steps[:-1]] == [
             ("activity_events", 40),

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from analytics.errors import MetricError
-from analytics.metrics.dialect import correlated_lookups, day_number, epoch_seconds, fetch_frame
+from analytics.metrics.dialect import correlated_lookups, day_number, epoch_seconds, fetch_frame, sort_key
 from analytics.metrics.events import LESSON_COMPLETE, LOGIN, MESSAGE, event_filter
 from analytics.metrics.frames import as_float, as_int, half_up, seconds_to_timestamp
 from analytics.metrics.keyword_metrics import keyword_metric
@@ -143,7 +143,7 @@ def activity_counts(
         frame = fetch_frame(conn, statement)
     as_int(frame, [*kinds, "events"])
     frame["last_active_at"] = seconds_to_timestamp(frame.pop("last_s"))
-    return frame.sort_values("member_id", ignore_index=True)
+    return frame  # ordered by member_id in SQL (byte order on every engine)
 
 
 def _counts_statement(
@@ -162,13 +162,19 @@ def _counts_statement(
         .group_by(e.c.member_id)
         .subquery("w")
     )
-    outputs = [window.c[f"k{i}"].label(k) for i, k in enumerate(kinds)]
     if not all_members:
-        return sa.select(window.c.member_id, *outputs, window.c.events, window.c.last_s)
+        outputs = [window.c[f"k{i}"].label(k) for i, k in enumerate(kinds)]
+        return sa.select(window.c.member_id, *outputs, window.c.events, window.c.last_s).order_by(
+            sort_key(window.c.member_id, dialect)
+        )
+    # members without events get 0 here, so every count arrives as a plain integer column
+    zeros = [sa.func.coalesce(window.c[f"k{i}"], 0).label(k) for i, k in enumerate(kinds)]
     return (
-        sa.select(members.c.id.label("member_id"), *outputs, window.c.events, window.c.last_s)
+        sa.select(members.c.id.label("member_id"), *zeros, sa.func.coalesce(window.c.events, 0).label("events"))
+        .add_columns(window.c.last_s)
         .select_from(members.outerjoin(window, window.c.member_id == members.c.id))
         .where(members.c.account_id == account_id)
+        .order_by(sort_key(members.c.id, dialect))
     )
 
 

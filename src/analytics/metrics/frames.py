@@ -43,12 +43,14 @@ def as_float(frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
 
 def seconds_to_timestamp(values: pd.Series) -> pd.Series:
     """Epoch seconds (any numeric type, NaN/None for missing) to timezone-aware UTC timestamps (microseconds)."""
-    seconds = pd.to_numeric(values.astype("object"), errors="coerce").astype("float64")
-    micros = np.round(seconds.to_numpy() * 1e6)
-    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us, UTC]")
+    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
+        seconds = values.astype("float64").to_numpy(na_value=np.nan)
+    else:  # Decimal objects (PostgreSQL numeric), None
+        seconds = pd.to_numeric(values.astype("object"), errors="coerce").astype("float64").to_numpy()
+    micros = np.round(seconds * 1e6)
     ok = ~np.isnan(micros)
-    out[ok] = pd.to_datetime(micros[ok].astype("int64"), unit="us", utc=True)
-    return out
+    stamps = np.where(ok, micros, 0).astype("int64").astype("datetime64[us]")
+    return pd.Series(stamps, index=values.index).dt.tz_localize("UTC").where(ok)
 
 
 def half_up(values: pd.Series | np.ndarray) -> np.ndarray:
