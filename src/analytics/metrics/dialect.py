@@ -16,7 +16,6 @@ into the bucket's first day. :func:`epoch_bucket` counts fixed-length UTC slices
 from __future__ import annotations
 
 import warnings
-
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
