@@ -66,11 +66,15 @@ def _style(chart: Any, title: str, width: int, height: int) -> Any:
 
 
 def _time_axis(values: pd.Series) -> alt.Axis:
-    """Month labels when every point is the first of a month (monthly buckets), the default otherwise."""
+    """Month labels when every point is the first of a month (monthly buckets), day labels otherwise.
+
+    Vega-Lite's default time labels switch format at month boundaries ("November" among "Nov 08" labels), which
+    collide on a weekly axis; one short format with overlapping labels dropped reads cleanly.
+    """
     days = pd.to_datetime(values)
     if len(days) and bool((days.dt.day == 1).all()) and days.nunique() > 1:
         return alt.Axis(format="%b %Y", tickCount={"interval": "month", "step": max(1, days.nunique() // 8)})
-    return alt.Axis()
+    return alt.Axis(format="%b %d", labelOverlap=True)
 
 
 def line(
