@@ -8,18 +8,16 @@ PostgreSQL the PostgreSQL cases are skipped with the reason, except in CI (``CI=
 from __future__ import annotations
 
 import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from analytics.store import create_store_engine, init_store, metadata
 
 # the PostgreSQL probe lives in store_fixtures (importable by any test module); re-exported for `from conftest import`
-from store_fixtures import IN_CI, PG_URL, postgres_unavailable, require_postgres
+from store_fixtures import IN_CI, PG_URL, postgres_schema, postgres_unavailable, require_postgres
 
 __all__ = ["IN_CI", "PG_URL", "postgres_unavailable", "require_postgres"]
 
@@ -27,18 +25,8 @@ __all__ = ["IN_CI", "PG_URL", "postgres_unavailable", "require_postgres"]
 @pytest.fixture
 def postgres_schema_url() -> Iterator[str]:
     """URL of a fresh, empty PostgreSQL schema, dropped afterwards."""
-    require_postgres()
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    url = sa.engine.make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -64,21 +52,13 @@ def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def _postgres_store() -> Iterator[Engine]:
     """A migrated PostgreSQL schema built once per session; emptied before each test that uses it."""
-    require_postgres()
-    schema = f"s_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    url = sa.engine.make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    eng = create_store_engine(url.render_as_string(hide_password=False))
-    init_store(eng)
-    try:
-        yield eng
-    finally:
-        eng.dispose()
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema("s") as url:
+        eng = create_store_engine(url)
+        try:
+            init_store(eng)
+            yield eng
+        finally:
+            eng.dispose()
 
 
 def _empty_all_tables(engine: Engine) -> None:

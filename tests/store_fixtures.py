@@ -10,6 +10,7 @@ import itertools
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
@@ -56,24 +57,37 @@ def require_postgres() -> None:
         pytest.skip(problem)
 
 
+@contextmanager
+def postgres_schema(prefix: str = "t") -> Iterator[str]:
+    """A throw-away PostgreSQL schema: yields a store URL whose ``search_path`` names it, dropped afterwards.
+
+    Skips the test (or fails it when CI=true) if the server is unreachable. Engines opened on the URL must be
+    disposed before the block ends (the ``DROP SCHEMA … CASCADE`` would wait for their connections).
+    """
+    require_postgres()
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    url = sa.engine.make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
 def module_store(kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     """Yield a migrated engine of ``kind`` and clean up after the module."""
     if kind == "postgresql":
-        require_postgres()
-        schema = f"t_{uuid.uuid4().hex[:12]}"
-        admin = sa.create_engine(PG_URL)
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        url = sa.engine.make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-        engine = create_store_engine(url.render_as_string(hide_password=False))
-        try:
-            init_store(engine)
-            yield engine
-        finally:
-            engine.dispose()
-            with admin.begin() as conn:
-                conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
+        with postgres_schema() as url:
+            engine = create_store_engine(url)
+            try:
+                init_store(engine)
+                yield engine
+            finally:
+                engine.dispose()
         return
     folder = tmp_path_factory.mktemp(kind)
     url = f"sqlite:///{folder}/store.db" if kind == "sqlite" else f"duckdb:///{folder}/store.duckdb"

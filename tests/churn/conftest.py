@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -14,7 +13,7 @@ from threadpoolctl import threadpool_limits
 
 from analytics.store import create_store_engine, init_store, metadata
 from churn.builders import Business, at
-from conftest import PG_URL, require_postgres  # the root tests/conftest.py
+from store_fixtures import postgres_schema
 
 
 @pytest.fixture(autouse=True)
@@ -109,22 +108,14 @@ def _session_store(
         eng.dispose()
         yield path
         return
-    require_postgres()
-    schema = f"{name}_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    url = sa.engine.make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    eng = create_store_engine(url.render_as_string(hide_password=False))
-    init_store(eng)
-    build(eng)
-    try:
-        yield eng
-    finally:
-        eng.dispose()
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema(name) as url:
+        eng = create_store_engine(url)
+        try:
+            init_store(eng)
+            build(eng)
+            yield eng
+        finally:
+            eng.dispose()
 
 
 def _use_store(store: object, tmp_path: Path) -> Iterator[sa.Engine]:

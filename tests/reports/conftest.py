@@ -3,7 +3,6 @@ throw-away schema), a one-account store, notebooks written on the fly."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -11,13 +10,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from analytics.settings import Secret, Settings
 from analytics.store import create_store_engine, init_store, upsert_rows
 from analytics.store.schema import accounts
-from store_fixtures import PG_URL, require_postgres
+from store_fixtures import postgres_schema
 
 SECRET = "reports-test-secret-key-0123456789"
 ENGINES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
@@ -61,30 +59,20 @@ def demo_workspace_pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo
     """
     from analytics.demo.load import load_demo
 
-    require_postgres()
-    schema = f"r_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    url = sa.engine.make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    settings = Settings(
-        workspace=tmp_path_factory.mktemp("demo-pg") / "workspace",
-        database_url=url.render_as_string(hide_password=False),
-        secret_key=Secret(SECRET),
-    )
-    settings.workspace.mkdir(parents=True)
-    engine = create_store_engine(settings.database_url)
-    try:
-        init_store(engine)
-        load_demo(engine, seed=7, size="tiny", end=DEMO_END, progress=False)
-        with engine.connect() as conn:
-            account_id = conn.execute(accounts.select()).one().id
-        yield DemoWorkspace(settings, engine, account_id)
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema("r") as url:
+        settings = Settings(
+            workspace=tmp_path_factory.mktemp("demo-pg") / "workspace", database_url=url, secret_key=Secret(SECRET)
+        )
+        settings.workspace.mkdir(parents=True)
+        engine = create_store_engine(settings.database_url)
+        try:
+            init_store(engine)
+            load_demo(engine, seed=7, size="tiny", end=DEMO_END, progress=False)
+            with engine.connect() as conn:
+                account_id = conn.execute(accounts.select()).one().id
+            yield DemoWorkspace(settings, engine, account_id)
+        finally:
+            engine.dispose()
 
 
 def demo_on(request: pytest.FixtureRequest) -> DemoWorkspace:
