@@ -114,6 +114,14 @@ def open_page(browser: Any, url: str) -> Any:
     return page
 
 
+def assert_refused(page: Any, account_id: str) -> None:
+    """The page says "Not authorised" and shows nothing of the account: no id, no money, no chart, no KPI."""
+    text = page.inner_text("body")
+    assert "Not authorised" in text
+    assert account_id not in text and "$" not in text
+    assert page.locator("svg.marks").count() == 0 and page.locator(".analytics-kpi").count() == 0
+
+
 @pytest.mark.parametrize("name", ["overview", "revenue", "engagement", "content"])
 def test_dashboard_renders_every_panel_with_the_librarys_numbers(
     name: str, browser: Any, links: dict[str, str], demo_workspace: DemoWorkspace
@@ -191,9 +199,6 @@ def test_bad_links_to_a_real_dashboard_show_no_data(
     page = open_page(browser, f"{site.url}/voila/render/overview.ipynb?token={quote(token)}")
     try:
         screenshot(page, f"dashboard-overview-{case}-link")
-        text = page.inner_text("body")
-        assert "Not authorised" in text
-        assert demo_workspace.account_id not in text and "$" not in text
-        assert page.locator("svg.marks").count() == 0 and page.locator(".analytics-kpi").count() == 0
+        assert_refused(page, demo_workspace.account_id)
     finally:
         page.close()
