@@ -93,6 +93,8 @@ def optimize_store(
             if dialect == "sqlite":
                 conn.exec_driver_sql("PRAGMA optimize")
             conn.commit()
+            if dialect == "duckdb":  # write the rewritten tables to the file now, not at the next automatic checkpoint
+                conn.exec_driver_sql("CHECKPOINT")
     steps.append(
         OptimizeStep(
             "all tables",
@@ -101,9 +103,6 @@ def optimize_store(
             round(time.perf_counter() - started, 3),
         )
     )
-    if dialect == "duckdb":
-        with engine.connect() as conn:
-            conn.exec_driver_sql("CHECKPOINT")
     return steps
 
 
