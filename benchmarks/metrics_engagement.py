@@ -339,12 +339,10 @@ def anchors_now() -> dict[tuple[str, str, str], dict[str, Any]]:
     committed results' re-runs first, marked ``carried_over``."""
     path = DATA / "anchor_runs.jsonl"
     out: dict[tuple[str, str, str], dict[str, Any]] = {}
-    committed = RESULTS / "metrics_engagement.json"
-    if committed.exists():
-        for run in json.loads(committed.read_text())["runs"]:
-            again = (run.get("anchor") or {}).get("now")
-            if again:
-                out[(again["size"], again["engine"], again["workload"])] = {**again, "carried_over": True}
+    for run in _committed_results():
+        again = (run.get("anchor") or {}).get("now")
+        if again:
+            out[(again["size"], again["engine"], again["workload"])] = {**again, "carried_over": True}
     if path.exists():
         for line in path.read_text().splitlines():
             row = json.loads(line)
@@ -352,20 +350,18 @@ def anchors_now() -> dict[tuple[str, str, str], dict[str, Any]]:
     return out
 
 
-def _committed_runs() -> list[dict[str, Any]]:
-    """The runs of the committed results file, marked ``carried_over`` (a machine without the large stores keeps
-    the rows it did not re-measure instead of dropping them)."""
+def _committed_results() -> list[dict[str, Any]]:
+    """The runs of the committed results file (with their anchors): a machine without the large stores keeps the
+    rows it did not re-measure, marked ``carried_over``, instead of dropping them."""
     path = RESULTS / "metrics_engagement.json"
-    if not path.exists():
-        return []
-    runs = json.loads(path.read_text())["runs"]
-    return [{**{k: v for k, v in r.items() if k != "anchor"}, "carried_over": True} for r in runs]
+    return json.loads(path.read_text())["runs"] if path.exists() else []
 
 
 def latest_runs() -> list[dict[str, Any]]:
     latest: dict[tuple[str, str, str], dict[str, Any]] = {}
     lines = RUNS_FILE.read_text().splitlines() if RUNS_FILE.exists() else []
-    for row in [*_committed_runs(), *(json.loads(line) for line in lines)]:
+    committed = [{**{k: v for k, v in r.items() if k != "anchor"}, "carried_over": True} for r in _committed_results()]
+    for row in [*committed, *(json.loads(line) for line in lines)]:
         latest[(row["size"], row["engine"], row["workload"])] = row
     return [latest[k] for k in sorted(latest, key=lambda k: (["medium", "large"].index(k[0]), k[2], k[1]))]
 
