@@ -15,6 +15,7 @@ into the bucket's first day. :func:`epoch_bucket` counts fixed-length UTC slices
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -108,8 +109,13 @@ def days_between(start: Any, end: Any, dialect: str) -> ColumnElement[Any]:
     return (epoch_seconds(end, dialect) - epoch_seconds(start, dialect)) / 86400.0
 
 
-def _offset_segments(tz: str, lo: datetime, hi: datetime) -> list[tuple[int, int, int]]:
-    """``(start_us, end_us, utc_offset_us)`` pieces of ``[lo, hi)`` over which the zone's UTC offset is constant."""
+@functools.lru_cache(maxsize=256)
+def _offset_segments(tz: str, lo: datetime, hi: datetime) -> tuple[tuple[int, int, int], ...]:
+    """``(start_us, end_us, utc_offset_us)`` pieces of ``[lo, hi)`` over which the zone's UTC offset is constant.
+
+    Cached: every metric call over the same period asks again, and finding a transition probes the zone hundreds
+    of times.
+    """
     zone = ZoneInfo(tz)
 
     def offset(at: datetime) -> timedelta:
@@ -128,7 +134,7 @@ def _offset_segments(tz: str, lo: datetime, hi: datetime) -> list[tuple[int, int
             start, current = b, offset(b)
         probe = nxt
     pieces.append((datetime_to_epoch_us(start), datetime_to_epoch_us(hi), current // _MICROSECOND))
-    return pieces
+    return tuple(pieces)
 
 
 def local_date(
@@ -319,8 +325,10 @@ def _month_index(
 ) -> ColumnElement[Any]:
     """Months since 1970-01 of the instant's calendar month in ``tz``: ``(year − 1970) × 12 + month − 1``.
 
-    With ``within``, instants of the span are compared with the months' first instants (plain comparisons instead
-    of time-zone conversions and date formatting, which cost more than the rest of a query on SQLite and DuckDB).
+    With ``within``, instants of the span avoid the per-row time-zone conversion and date formatting, which cost more
+    than the rest of a query on SQLite and DuckDB: SQLite compares them with the months' first instants (a balanced
+    tree of comparisons); DuckDB shifts them by the zone's UTC offset of their piece of the span (a few pieces: one
+    per daylight-saving change) and counts months on the naive wall-clock time.
     """
     if dialect == "sqlite":
         day = local_date(col, dialect, tz)
@@ -334,10 +342,20 @@ def _month_index(
         year = sa.cast(sa.extract("year", local), sa.Integer)
         month = sa.cast(sa.extract("month", local), sa.Integer)
     exact = (year - _num(1970)) * _num(12) + month - _num(1)
-    if within is None or not _span(within):
-        return exact
-    zone = ZoneInfo(tz)
+    if within is None or not _span(within) or (dialect == "duckdb" and tz == "UTC"):
+        return exact  # (DuckDB's year and month of a naive TIMESTAMP are cheap; its time-zone conversion is not)
     lo, hi = within
+    if dialect == "duckdb":  # the wall-clock time by UTC-offset pieces, then whole months since 1970-01
+        offset = sa.case(
+            *[
+                (sa.and_(col >= _instant(start, dialect), col < _instant(end, dialect)), _num(off // _MICROSECOND))
+                for start, end, off in _offset_pieces(tz, lo, hi)
+            ]
+        )
+        wall = sa.func.make_timestamp(sa.func.epoch_us(col) + offset)
+        months = sa.func.datediff("month", sa.literal_column("TIMESTAMP '1970-01-01'"), wall)
+        return sa.case((sa.and_(col >= _instant(lo, dialect), col < _instant(hi, dialect)), months), else_=exact)
+    zone = ZoneInfo(tz)
     first = lo.astimezone(zone).date().replace(day=1)
     bounds: list[datetime] = []  # the end of each month of the span (the last one clipped to hi)
     indexes: list[int] = []
