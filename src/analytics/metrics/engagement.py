@@ -150,7 +150,8 @@ def _counts_statement(
     dialect: str, account_id: str, start_utc: datetime, end_utc: datetime, kinds: list[str], all_members: bool
 ) -> sa.Select[tuple[object, ...]]:
     e = activity_events
-    counts = [sa.func.sum(sa.case((e.c.kind == k, 1), else_=0)).label(f"k{i}") for i, k in enumerate(kinds)]
+    # count(*) FILTER: an integer on every engine (DuckDB's sum of a CASE is a 128-bit HUGEINT, fetched as decimals)
+    counts = [sa.func.count().filter(e.c.kind == k).label(f"k{i}") for i, k in enumerate(kinds)]
     window = (
         sa.select(
             e.c.member_id,
@@ -263,8 +264,8 @@ def engagement_scores(
         recent = (
             sa.select(
                 e.c.member_id,
-                sa.func.sum(sa.case((sa.and_(in_count, e.c.kind == MESSAGE), 1), else_=0)).label("messages"),
-                sa.func.sum(sa.case((sa.and_(in_count, e.c.kind == LOGIN), 1), else_=0)).label("logins"),
+                sa.func.count().filter(sa.and_(in_count, e.c.kind == MESSAGE)).label("messages"),
+                sa.func.count().filter(sa.and_(in_count, e.c.kind == LOGIN)).label("logins"),
                 epoch_seconds(sa.func.max(e.c.occurred_at), conn.dialect.name).label("last_s"),
             )
             .where(event_filter(account_id, as_of_utc - timedelta(days=window_days), as_of_utc))
