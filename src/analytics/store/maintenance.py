@@ -14,9 +14,11 @@ for, on each engine:
   whole log; in time order it reads the groups of those 30 days. Appends by the sync and the webhooks arrive
   roughly in time order and keep the property, so the rewrite is needed after a bulk import, not after each sync.
 
-The rewrite copies the table into a new one with the same definition (primary key and foreign key included), in
-order, swaps the names and re-creates the secondary indexes, all in one transaction: a failure leaves the table as
-it was. It needs room for a second copy of the table while it runs.
+The rewrite copies the table into a new one with the schema's definition (primary key, foreign key and DuckDB
+storage settings such as an uncompressed ``activity_events.member_id``, see
+:data:`~analytics.store.schema.DUCKDB_COMPRESSION`), in order, swaps the names and re-creates the secondary indexes,
+all in one transaction: a failure leaves the table as it was. It needs room for a second copy of the table while it
+runs.
 """
 
 from __future__ import annotations
