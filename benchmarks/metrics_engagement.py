@@ -414,18 +414,26 @@ def report() -> None:
         "Stores: medium and large are bulk-loaded from the generated tables in primary-key order (large is shared "
         "with `metrics_revenue.py` and `churn.py`, see `shared_stores.py`), then optimized as an operator would "
         "after an import (`analytics optimize`: statistics; VACUUM ANALYZE on PostgreSQL; on DuckDB the event logs "
-        "rewritten in (account, time) order, 240 s for the 20.9M large events). DuckDB has no ordered index for "
+        "rewritten in (account, time) order, 240–490 s for the 20.9M large events). DuckDB has no ordered index for "
         "time ranges and skips only row groups whose min/max miss the period, so key order made W2 read every row "
         "group (0.49 s on large before the rewrite; it reads 15 of 171 after).",
         "",
-        "What DuckDB still pays at large is the string member ids (Whop's `mber_…`, 16 characters, FSST-compressed) "
-        "that the anchors do not have: their events carry dense integer member ids. W4's three scans decompress and "
-        "hash those strings: the same W4 SQL on a copy of our events takes 1,066 ms with the string ids, 748 ms "
-        "with a stored 64-bit hash of them and 412 ms with dense integer ids (the anchor: 402 ms). W2's aggregation "
-        "by member alone takes 79 ms, the anchor's whole query 78 ms. Meeting 1.5× there needs integer member "
-        "keys in the event log (every writer), not a different query.",
+        "What DuckDB still pays at large is the string member ids (Whop's `mber_…`, 16 characters) that the "
+        "anchors do not have: their events carry dense integer member ids. W4's three scans decompress and hash "
+        "those strings. The optimize rewrite now stores `activity_events.member_id` uncompressed (the schema asks "
+        "DuckDB for it): the same W4 SQL took 1.18 s over FSST-compressed ids and 0.79 s over uncompressed ones on "
+        "copies of the large events, and W4 went from 2.0× to about 1.4–1.6× of the anchor re-run beside it "
+        "(the anchor itself varied from 0.55 to 0.94 s between runs on this machine). An earlier measurement put "
+        "dense integer ids at the anchor's own time (412 ms against 402 ms). W2 keeps a 2× gap: its aggregation by "
+        "member over 30 days (~90 ms) is about the anchor's whole query, and joining the 200,000 members and "
+        "ordering them by their string ids adds ~70 ms; closing it needs integer member keys in the event log "
+        "(every writer), not a different query.",
         "",
-        "† carried over from the committed results: measured in an earlier session on the same kind of machine "
+        "Medium DuckDB figures are 10–60 ms; our process-to-process spread is wide there (W2: 17–28 ms in "
+        "back-to-back fresh processes, against 8.6–10 ms for the anchor), so a single row's ratio moves by ±0.5.",
+        "",
+        "† carried over from the committed results: measured in an earlier session on the same kind of machine, "
+        "with the code of then "
         "(those stores were not rebuilt here; SQLite and PostgreSQL stores were optimized the same way then).",
         "",
         "| size | workload | engine | ours s | ours peak RSS MiB | anchor s (published) | ratio | anchor s (re-run now)"
