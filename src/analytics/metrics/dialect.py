@@ -327,8 +327,8 @@ def _month_index(
 
     With ``within``, instants of the span avoid the per-row time-zone conversion and date formatting, which cost more
     than the rest of a query on SQLite and DuckDB: SQLite compares them with the months' first instants (a balanced
-    tree of comparisons); DuckDB shifts them by the zone's UTC offset of their piece of the span (a few pieces: one
-    per daylight-saving change) and counts months on the naive wall-clock time.
+    tree of comparisons); DuckDB counts months on their local date from :func:`local_date`, which shifts them by the
+    zone's UTC offset of their piece of the span (a few pieces: one per daylight-saving change).
     """
     if dialect == "sqlite":
         day = local_date(col, dialect, tz)
@@ -342,19 +342,11 @@ def _month_index(
         year = sa.cast(sa.extract("year", local), sa.Integer)
         month = sa.cast(sa.extract("month", local), sa.Integer)
     exact = (year - _num(1970)) * _num(12) + month - _num(1)
-    if within is None or not _span(within) or (dialect == "duckdb" and tz == "UTC"):
-        return exact  # (DuckDB's year and month of a naive TIMESTAMP are cheap; its time-zone conversion is not)
+    if within is None or not _span(within):
+        return exact
+    if dialect == "duckdb":  # whole months since 1970-01 of the local date by UTC-offset pieces (see day_number)
+        return sa.func.datediff("month", sa.literal_column("DATE '1970-01-01'"), local_date(col, dialect, tz, within))
     lo, hi = within
-    if dialect == "duckdb":  # the wall-clock time by UTC-offset pieces, then whole months since 1970-01
-        offset = sa.case(
-            *[
-                (sa.and_(col >= _instant(start, dialect), col < _instant(end, dialect)), _num(off // _MICROSECOND))
-                for start, end, off in _offset_pieces(tz, lo, hi)
-            ]
-        )
-        wall = sa.func.make_timestamp(sa.func.epoch_us(col) + offset)
-        months = sa.func.datediff("month", sa.literal_column("TIMESTAMP '1970-01-01'"), wall)
-        return sa.case((sa.and_(col >= _instant(lo, dialect), col < _instant(hi, dialect)), months), else_=exact)
     zone = ZoneInfo(tz)
     first = lo.astimezone(zone).date().replace(day=1)
     bounds: list[datetime] = []  # the end of each month of the span (the last one clipped to hi)
