@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -24,6 +24,7 @@ from analytics.metrics.membership_state import ACCESS_STATUSES, scope_for
 from analytics.metrics.movements import MOVEMENT_POLICIES, customer_groups
 from analytics.metrics.request import MetricRequest, account_settings, bucket_frame, period_instants
 from analytics.metrics.series import fetch_frame, ratio
+from analytics.metrics.statements import reused_statement
 from analytics.store.schema import members, membership_status_changes
 
 __all__ = ["net_mrr_retention", "signup_retention"]
@@ -117,78 +118,13 @@ def signup_retention(engine: sa.Engine, request: MetricRequest) -> pd.DataFrame:
     ``cohort``, ``k``, ``period_start``, ``cohort_size``, ``active``, ``retention_pct``.
     """
     request.only_breakdowns("signup_retention", ())
-    mb, c = members.c, membership_status_changes.c
     grain = request.grain
     first, last = date_bucket_index(request.start, grain), date_bucket_index(request.end, grain)
     with metric_connection(engine) as conn:
-        account = account_settings(conn, request.account_id)
-        tz, dialect = account.time_zone, conn.dialect.name
+        tz = account_settings(conn, request.account_id).time_zone
         t0, t1 = period_instants(request, tz)
-
-        def index_of(at: sa.ColumnElement[object]) -> sa.ColumnElement[int]:
-            return bucket_index(at, grain, dialect, tz, (t0, t1))
-
-        signed = sa.func.coalesce(mb.joined_at, mb.created_at)
-        # the cohort of each member who joined in the period, computed once (it feeds the sizes and the segments)
-        cohort_members = (
-            sa.select(mb.id.label("member_id"), index_of(signed).label("cohort"))
-            .where(mb.account_id == request.account_id, signed >= t0, signed < t1)
-            .cte("cohort_members")
-            .prefix_with("MATERIALIZED")
-        )
-        # Each change's bucket, computed once per row (first − 1 before the period). A change's state lasts until
-        # the membership's next change, so it is in force at the end of buckets i0 … i1 − 1, where i1 is the
-        # next change's bucket (the last bucket + 1 when there is none before t1).
-        changes = (
-            sa.select(
-                c.member_id,
-                c.membership_id,
-                c.id,
-                c.changed_at,
-                c.status,
-                sa.case((c.changed_at < t0, first - 1), else_=index_of(c.changed_at)).label("b"),
-            )
-            .where(c.account_id == request.account_id, c.changed_at < t1)
-            .subquery("changes")
-        )
-        next_b = sa.func.lead(changes.c.b).over(
-            partition_by=sort_key(changes.c.membership_id, dialect),
-            order_by=(changes.c.changed_at, sort_key(changes.c.id, dialect)),
-        )
-        rows = sa.select(
-            changes.c.member_id,
-            changes.c.status,
-            changes.c.b.label("i0"),
-            sa.func.coalesce(next_b, last + 1).label("i1"),
-        ).cte("segments")
-        cm = cohort_members.c
-        # One row per access segment of a cohort member still in force at some bucket end of the period,
-        # materialised once (SQLite would otherwise recompute it for every candidate bucket of the range join below).
-        access = (
-            sa.select(rows.c.member_id, cm.cohort, rows.c.i0, rows.c.i1)
-            .select_from(rows.join(cohort_members, cm.member_id == rows.c.member_id))
-            .where(rows.c.status.in_(ACCESS_STATUSES), rows.c.i1 >= first)
-            .cte("access")
-            .prefix_with("MATERIALIZED")
-        )
-        # buckets before the cohort's own do not count: the range starts at the later of i0 and the cohort
-        lo = sa.case((access.c.i0 < access.c.cohort, access.c.cohort), else_=access.c.i0)
-        expanded = expand_range(
-            [access.c.member_id, access.c.cohort], access, lo, access.c.i1, dialect, (first, last)
-        ).subquery("expanded")
-        # a member with two memberships giving access counts once: distinct members per (cohort, bucket)
-        counts: sa.Select[Any]
-        if count_distinct_in_groups(dialect):
-            counts = sa.select(
-                expanded.c.cohort, expanded.c.i, sa.func.count(sa.distinct(expanded.c.member_id)).label("active")
-            ).group_by(expanded.c.cohort, expanded.c.i)
-        else:
-            pairs = sa.select(expanded.c.member_id, expanded.c.cohort, expanded.c.i).distinct().subquery("pairs")
-            counts = sa.select(pairs.c.cohort, pairs.c.i, sa.func.count().label("active")).group_by(
-                pairs.c.cohort, pairs.c.i
-            )
-        sizes = sa.select(cm.cohort, sa.literal(-1).label("i"), sa.func.count().label("active")).group_by(cm.cohort)
-        both = fetch_frame(conn, sa.union_all(counts, sizes), ["cohort", "i", "active"]).astype("int64")
+        query = _retention_query(conn.dialect.name, request.account_id, tz, grain, first, last, t0, t1)
+        both = fetch_frame(conn, query, ["cohort", "i", "active"]).astype("int64")
     # every cohort × bucket from the cohort's own to the last, in (cohort, k) order, built with numpy on the few
     # hundred aggregated rows: active counts go into a dense (cohort, bucket) matrix of the period's buckets
     is_size = (both["i"] == -1).to_numpy()
@@ -214,3 +150,79 @@ def signup_retention(engine: sa.Engine, request: MetricRequest) -> pd.DataFrame:
     )
     out["retention_pct"] = ratio(out["active"], out["cohort_size"], 100.0)
     return out[["cohort", "k", "period_start", "cohort_size", "active", "retention_pct"]]
+
+
+@reused_statement
+def _retention_query(
+    dialect: str, account_id: str, tz: str, grain: str, first: int, last: int, t0: datetime, t1: datetime
+) -> sa.CompoundSelect:
+    """Active members per (cohort, bucket) of the period, and the cohort sizes as rows with ``i = −1``.
+
+    Buckets ``first`` … ``last`` are :func:`bucket_index` values of the period ``[t0, t1)`` in ``tz``.
+    """
+    mb, c = members.c, membership_status_changes.c
+
+    def index_of(at: sa.ColumnElement[object]) -> sa.ColumnElement[int]:
+        return bucket_index(at, grain, dialect, tz, (t0, t1))
+
+    signed = sa.func.coalesce(mb.joined_at, mb.created_at)
+    # the cohort of each member who joined in the period, computed once (it feeds the sizes and the segments)
+    cohort_members = (
+        sa.select(mb.id.label("member_id"), index_of(signed).label("cohort"))
+        .where(mb.account_id == account_id, signed >= t0, signed < t1)
+        .cte("cohort_members")
+        .prefix_with("MATERIALIZED")
+    )
+    # Each change's bucket, computed once per row (first − 1 before the period). A change's state lasts until
+    # the membership's next change, so it is in force at the end of buckets i0 … i1 − 1, where i1 is the
+    # next change's bucket (the last bucket + 1 when there is none before t1).
+    changes = (
+        sa.select(
+            c.member_id,
+            c.membership_id,
+            c.id,
+            c.changed_at,
+            c.status,
+            sa.case((c.changed_at < t0, first - 1), else_=index_of(c.changed_at)).label("b"),
+        )
+        .where(c.account_id == account_id, c.changed_at < t1)
+        .subquery("changes")
+    )
+    next_b = sa.func.lead(changes.c.b).over(
+        partition_by=sort_key(changes.c.membership_id, dialect),
+        order_by=(changes.c.changed_at, sort_key(changes.c.id, dialect)),
+    )
+    rows = sa.select(
+        changes.c.member_id,
+        changes.c.status,
+        changes.c.b.label("i0"),
+        sa.func.coalesce(next_b, last + 1).label("i1"),
+    ).cte("segments")
+    cm = cohort_members.c
+    # One row per access segment of a cohort member still in force at some bucket end of the period,
+    # materialised once (SQLite would otherwise recompute it for every candidate bucket of the range join below).
+    access = (
+        sa.select(rows.c.member_id, cm.cohort, rows.c.i0, rows.c.i1)
+        .select_from(rows.join(cohort_members, cm.member_id == rows.c.member_id))
+        .where(rows.c.status.in_(ACCESS_STATUSES), rows.c.i1 >= first)
+        .cte("access")
+        .prefix_with("MATERIALIZED")
+    )
+    # buckets before the cohort's own do not count: the range starts at the later of i0 and the cohort
+    lo = sa.case((access.c.i0 < access.c.cohort, access.c.cohort), else_=access.c.i0)
+    expanded = expand_range(
+        [access.c.member_id, access.c.cohort], access, lo, access.c.i1, dialect, (first, last)
+    ).subquery("expanded")
+    # a member with two memberships giving access counts once: distinct members per (cohort, bucket)
+    counts: sa.Select[Any]
+    if count_distinct_in_groups(dialect):
+        counts = sa.select(
+            expanded.c.cohort, expanded.c.i, sa.func.count(sa.distinct(expanded.c.member_id)).label("active")
+        ).group_by(expanded.c.cohort, expanded.c.i)
+    else:
+        pairs = sa.select(expanded.c.member_id, expanded.c.cohort, expanded.c.i).distinct().subquery("pairs")
+        counts = sa.select(pairs.c.cohort, pairs.c.i, sa.func.count().label("active")).group_by(
+            pairs.c.cohort, pairs.c.i
+        )
+    sizes = sa.select(cm.cohort, sa.literal(-1).label("i"), sa.func.count().label("active")).group_by(cm.cohort)
+    return sa.union_all(counts, sizes)

@@ -29,6 +29,7 @@ from analytics.metrics.events import LESSON_COMPLETE, LOGIN, MESSAGE, event_filt
 from analytics.metrics.frames import as_float, as_int, half_up, seconds_to_timestamp
 from analytics.metrics.keyword_metrics import keyword_metric
 from analytics.metrics.shared import shared_table
+from analytics.metrics.statements import reused_statement
 from analytics.metrics.timeframe import DateLike, account_time_zone, resolve_window, to_utc
 from analytics.store.schema import activity_events, courses, lesson_interactions, lessons, members
 
@@ -139,15 +140,16 @@ def activity_counts(
     kinds = list(dict.fromkeys(kinds))
     with engine.connect() as conn:
         w = resolve_window(conn, account_id, start, end)
-        statement = _counts_statement(conn.dialect.name, account_id, w.start_utc, w.end_utc, kinds, all_members)
+        statement = _counts_statement(conn.dialect.name, account_id, w.start_utc, w.end_utc, tuple(kinds), all_members)
         frame = fetch_frame(conn, statement)
     as_int(frame, [*kinds, "events"])
     frame["last_active_at"] = seconds_to_timestamp(frame.pop("last_s"))
     return frame  # ordered by member_id in SQL (byte order on every engine)
 
 
+@reused_statement
 def _counts_statement(
-    dialect: str, account_id: str, start_utc: datetime, end_utc: datetime, kinds: list[str], all_members: bool
+    dialect: str, account_id: str, start_utc: datetime, end_utc: datetime, kinds: tuple[str, ...], all_members: bool
 ) -> sa.Select[tuple[object, ...]]:
     e = activity_events
     # count(*) FILTER: an integer on every engine (DuckDB's sum of a CASE is a 128-bit HUGEINT, fetched as decimals)

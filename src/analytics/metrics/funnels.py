@@ -45,6 +45,7 @@ from analytics.metrics.events import (
 )
 from analytics.metrics.frames import as_float, as_int, rate_pct
 from analytics.metrics.keyword_metrics import keyword_metric
+from analytics.metrics.statements import reused_statement
 from analytics.metrics.timeframe import DateLike, account_time_zone, resolve_window, to_local_date, to_utc
 from analytics.store.schema import activity_events
 
@@ -129,7 +130,7 @@ def funnel(
             last = to_local_date(end, tz, "end") + timedelta(days=1) if end is not None else None
             end_utc = to_utc(last, tz) if last is not None else None
         stmt = _funnel_statement(
-            conn.dialect.name, account_id, kinds, seconds, start_utc, end_utc, breakdown, grain, tz, medians
+            conn.dialect.name, account_id, tuple(kinds), seconds, start_utc, end_utc, breakdown, grain, tz, medians
         )
         frame = fetch_frame(conn, stmt)
     return _shape(frame, kinds, breakdown, grain)
@@ -149,10 +150,11 @@ def _resolve_steps(steps: Sequence[str] | str) -> list[str]:
     return kinds
 
 
+@reused_statement
 def _funnel_statement(
     dialect: str,
     account_id: str,
-    kinds: list[str],
+    kinds: tuple[str, ...],
     seconds: int,
     start_utc: datetime | None,
     end_utc: datetime | None,

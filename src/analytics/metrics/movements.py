@@ -31,6 +31,7 @@ from analytics.metrics.membership_state import StateScope, Value, bucket_of, mem
 from analytics.metrics.request import MetricRequest, account_settings
 from analytics.metrics.series import dense_grid, fetch_frame, running_state
 from analytics.metrics.shared import shared_table
+from analytics.metrics.statements import reused_statement
 
 __all__ = [
     "COUNT_COLUMNS",
@@ -235,17 +236,8 @@ def rollforward_table(
     members with access instead (the MRR columns then count memberships with access).
     """
     scope = scope_for(bind, request, split_currency=value == "mrr")
-    g = customer_groups(scope, value=value, periods=customer_periods)
+    query, sums = _rollforward_query(scope, value, customer_periods)
     keys = list(scope.keys)
-    if customer_periods:
-        source, exprs = _customer_periods(g, keys)
-    else:
-        source = g
-        exprs = {"net": sa.cast(sa.func.sum(g.c.net), sa.BigInteger), **_amounts(g)}
-    query = sa.select(
-        source.c.bucket, *[source.c[k] for k in keys], *[expr.label(name) for name, expr in exprs.items()]
-    ).group_by(source.c.bucket, *[source.c[k] for k in keys])
-    sums = list(exprs)
     raw = fetch_frame(bind, query, ["bucket", *keys, *sums])
     raw["customers_net"] = raw["new_customers"] + raw["reactivated_customers"] - raw["churned_customers"]
     keys = with_currency(raw, scope)
@@ -270,6 +262,24 @@ def rollforward_table(
     out = grid[columns]
     out.attrs["reporting_currency"] = scope.reporting_currency
     return out
+
+
+@reused_statement
+def _rollforward_query(
+    scope: StateScope, value: Value, customer_periods: bool
+) -> tuple[sa.Select[Any], tuple[str, ...]]:
+    """Per bucket and key: the sums of :func:`rollforward_table`, and their names (after ``bucket`` and the keys)."""
+    g = customer_groups(scope, value=value, periods=customer_periods)
+    keys = list(scope.keys)
+    if customer_periods:
+        source, exprs = _customer_periods(g, keys)
+    else:
+        source = g
+        exprs = {"net": sa.cast(sa.func.sum(g.c.net), sa.BigInteger), **_amounts(g)}
+    query = sa.select(
+        source.c.bucket, *[source.c[k] for k in keys], *[expr.label(name) for name, expr in exprs.items()]
+    ).group_by(source.c.bucket, *[source.c[k] for k in keys])
+    return query, tuple(exprs)
 
 
 def in_reporting_currency(bind: sa.Engine | sa.Connection, request: MetricRequest, table: pd.DataFrame) -> pd.DataFrame:
