@@ -458,23 +458,26 @@ def arrow_to_frame(table: pa.Table) -> pd.DataFrame:
 
     The same dtypes as ``df()``: integers and booleans with NULLs become pandas' nullable types (plain numpy
     without), decimals and HUGEINT sums ``float64``, dates ``datetime64[us]``, strings pandas' ``str`` (a string
-    column that is entirely NULL, or empty, is ``object``).
+    column that is entirely NULL, or empty, is ``object``). The plain columns are converted in one
+    ``Table.to_pandas`` (which builds the frame's blocks directly); the others are put in afterwards.
     """
-    columns: dict[int, pd.Series] = {}  # by position: a result may repeat a column name
+    arrays: list[pa.ChunkedArray] = []
+    special: dict[int, pd.Series] = {}  # by position: a result may repeat a column name
     for position, column in enumerate(table.columns):
         kind = column.type
         if pa.types.is_decimal(kind):
-            series = column.cast(pa.float64()).to_pandas()
+            column = column.cast(pa.float64())
         elif pa.types.is_date(kind):
-            series = column.cast(pa.timestamp("us")).to_pandas()
+            column = column.cast(pa.timestamp("us"))
         elif kind in _NULLABLE and column.null_count:
-            series = column.to_pandas(types_mapper=_NULLABLE.get)
+            special[position] = column.to_pandas(types_mapper=_NULLABLE.get)
         elif pa.types.is_string(kind) and column.null_count == len(column):  # also an empty result
-            series = pd.Series([None] * len(column), dtype=object)
-        else:
-            series = column.to_pandas()
-        columns[position] = series
-    frame = pd.DataFrame(columns, index=pd.RangeIndex(table.num_rows))
+            special[position] = pd.Series([None] * len(column), dtype=object)
+        arrays.append(column)
+    keys = [f"c{position}" for position in range(len(arrays))]
+    frame = pa.Table.from_arrays(arrays, names=keys).to_pandas()
+    for position, series in special.items():
+        frame[keys[position]] = series
     frame.columns = pd.Index(table.column_names)
     return frame
 
