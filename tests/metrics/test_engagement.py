@@ -115,6 +115,9 @@ def test_activity_counts(club: Business) -> None:
     assert counts.loc["m2", "events"] == 13
     assert counts.loc[["m3", "m4", "m5"], "events"].tolist() == [0, 0, 0]
     assert counts.loc["m1", "last_active_at"] == pd.Timestamp("2025-03-14 20:00", tz="UTC")
+    # the same UTC timestamps whether the engine hands over its own timestamps (DuckDB) or epoch seconds
+    assert str(counts["last_active_at"].dtype) == "datetime64[us, UTC]"
+    assert counts.loc[["m3", "m4", "m5"], "last_active_at"].isna().all()
     only_active = activity_counts(club.engine, club.account_id, start="2025-03-08", end="2025-03-14", all_members=False)
     assert list(only_active["member_id"]) == ["m1", "m2"]
 

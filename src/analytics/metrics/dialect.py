@@ -86,6 +86,15 @@ def epoch_seconds(col: Any, dialect: str) -> ColumnElement[Any]:
     return sa.cast(sa.extract("epoch", col), sa.Float)
 
 
+def fetched_instant(col: Any, dialect: str) -> ColumnElement[Any]:
+    """An instant to fetch for :func:`frames.seconds_to_timestamp`, in the form each engine hands back cheapest.
+
+    DuckDB's own ``TIMESTAMP`` (UTC) arrives through Arrow as timestamps with no per-row work; elsewhere the
+    column is epoch seconds (:func:`epoch_seconds`), since drivers build a Python object per timestamp.
+    """
+    return col if dialect == "duckdb" else epoch_seconds(col, dialect)
+
+
 def add_days(col: Any, days: Any, dialect: str) -> ColumnElement[Any]:
     """A timestamp expression shifted by ``days`` (an int or an integer expression)."""
     if dialect == "sqlite":

@@ -24,7 +24,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from analytics.errors import MetricError
-from analytics.metrics.dialect import correlated_lookups, day_number, epoch_seconds, fetch_frame, sort_key
+from analytics.metrics.dialect import (
+    correlated_lookups,
+    day_number,
+    epoch_seconds,
+    fetch_frame,
+    fetched_instant,
+    sort_key,
+)
 from analytics.metrics.events import LESSON_COMPLETE, LOGIN, MESSAGE, event_filter
 from analytics.metrics.frames import as_float, as_int, half_up, seconds_to_timestamp
 from analytics.metrics.keyword_metrics import keyword_metric
@@ -143,7 +150,7 @@ def activity_counts(
         statement = _counts_statement(conn.dialect.name, account_id, w.start_utc, w.end_utc, tuple(kinds), all_members)
         frame = fetch_frame(conn, statement)
     as_int(frame, [*kinds, "events"])
-    frame["last_active_at"] = seconds_to_timestamp(frame.pop("last_s"))
+    frame["last_active_at"] = seconds_to_timestamp(frame.pop("last_at"))
     return frame  # ordered by member_id in SQL (byte order on every engine)
 
 
@@ -159,7 +166,7 @@ def _counts_statement(
             e.c.member_id,
             *counts,
             sa.func.count().label("events"),
-            epoch_seconds(sa.func.max(e.c.occurred_at), dialect).label("last_s"),
+            fetched_instant(sa.func.max(e.c.occurred_at), dialect).label("last_at"),
         )
         .where(event_filter(account_id, start_utc, end_utc))
         .group_by(e.c.member_id)
@@ -167,14 +174,14 @@ def _counts_statement(
     )
     if not all_members:
         outputs = [window.c[f"k{i}"].label(k) for i, k in enumerate(kinds)]
-        return sa.select(window.c.member_id, *outputs, window.c.events, window.c.last_s).order_by(
+        return sa.select(window.c.member_id, *outputs, window.c.events, window.c.last_at).order_by(
             sort_key(window.c.member_id, dialect)
         )
     # members without events get 0 here, so every count arrives as a plain integer column
     zeros = [sa.func.coalesce(window.c[f"k{i}"], 0).label(k) for i, k in enumerate(kinds)]
     return (
         sa.select(members.c.id.label("member_id"), *zeros, sa.func.coalesce(window.c.events, 0).label("events"))
-        .add_columns(window.c.last_s)
+        .add_columns(window.c.last_at)
         .select_from(members.outerjoin(window, window.c.member_id == members.c.id))
         .where(members.c.account_id == account_id)
         .order_by(sort_key(members.c.id, dialect))

@@ -42,7 +42,12 @@ def as_float(frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
 
 
 def seconds_to_timestamp(values: pd.Series) -> pd.Series:
-    """Epoch seconds (any numeric type, NaN/None for missing) to timezone-aware UTC timestamps (microseconds)."""
+    """Epoch seconds (any numeric type, NaN/None for missing) to timezone-aware UTC timestamps (microseconds).
+
+    Naive timestamps holding UTC (DuckDB's ``TIMESTAMP``, see :func:`dialect.fetched_instant`) are only marked UTC.
+    """
+    if pd.api.types.is_datetime64_dtype(values.dtype):
+        return values.astype("datetime64[us]").dt.tz_localize("UTC")
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
         seconds = values.astype("float64").to_numpy(na_value=np.nan)
     else:  # Decimal objects (PostgreSQL numeric), None
