@@ -408,6 +408,11 @@ def main() -> None:
     parser.add_argument("--no-anchor", action="store_true", help="run: skip re-measuring the anchors")
     args = parser.parse_args()
     engines = args.engines.split(",")
+    unknown = [e for e in engines if e not in ANCHOR_NATIVE]
+    if unknown:  # e.g. the anchors' own name duckdb_file, which metrics_engagement.py's anchor commands take
+        parser.error(
+            f"--engines takes {', '.join(ANCHOR_NATIVE)} (this script's names for every command), not {unknown}"
+        )
     if args.command == "child":
         print(json.dumps(_child(args.size, engines[0], args.workloads)))
         return
