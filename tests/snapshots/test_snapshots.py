@@ -237,6 +237,29 @@ def test_default_is_the_last_complete_period(paris: Business) -> None:
     assert frame["active_members"].tolist() == [2]
 
 
+def test_a_week_in_progress_is_scored_to_date(paris: Business) -> None:
+    """Written on Thursday 6 March (07:00 in Paris), the week of Monday 3 March is scored at the end of Wednesday.
+
+    As of Thursday 00:00 Paris (Wed 23:00 UTC), over the 7 days before: m1 has 1 message and 1 login, last event
+    Mar 2 23:30 UTC, 2 whole days before → 100 × (0.3 × 1/10 + 0.2 × 1/7 + 0.2 × (1 − 2/30)) = 24.52 → 25;
+    m2 has 1 login on Mar 3 10:00 UTC, 2 whole days before → 100 × (0.2 × 1/7 + 0.2 × (1 − 2/30)) = 21.52 → 22.
+    Average 23.5. Scored at the week's end instead (Monday 10 March, days that have not happened yet) both would
+    be 19: m1's message leaves the 7-day window and 6 days without activity cost recency.
+    """
+    write_snapshots(
+        paris.engine,
+        period="weekly",
+        start="2025-03-03",
+        end="2025-03-05",
+        accounts=[paris.account_id],
+        clock=fixed_clock(at("2025-03-06 06:00")),
+        progress=False,
+    )
+    week = read_snapshots(paris.engine, paris.account_id, "weekly").set_index("period_start")
+    assert week.loc[pd.Timestamp("2025-03-03"), "engagement_score_avg"] == 23.5
+    assert week.loc[pd.Timestamp("2025-03-03"), "period_end"] == pd.Timestamp("2025-03-09")  # still the whole week
+
+
 def test_cli_snapshot(paris: Business) -> None:
     url = paris.engine.url.render_as_string(hide_password=False)
     args = ["--database-url", url, "snapshot", "--period", "daily", "--from", "2025-03-01", "--to", "2025-03-03"]

@@ -93,7 +93,8 @@ def build_snapshot_rows(
     chosen = [m for m in chosen if period in m.periods]
     tz = account_time_zone(engine, account_id)
     first = periods[0].previous()  # computed too, for the growth of the first period
-    scope = SnapshotScope(account_id, tz, period, first.start, periods[-1].end, policies)
+    through = computed_at.astimezone(zone(tz)).date() - timedelta(days=1)  # the last day that has ended
+    scope = SnapshotScope(account_id, tz, period, first.start, periods[-1].end, policies, through=through)
     bar = bar if bar is not None else tqdm(disable=True)
     tables = [("", [m for m in chosen if m.account_level], scope)]
     channel_metrics = [m for m in chosen if m.per_channel]
@@ -103,7 +104,7 @@ def build_snapshot_rows(
                 (
                     channel,
                     channel_metrics,
-                    SnapshotScope(account_id, tz, period, scope.start, scope.end, policies, channel),
+                    SnapshotScope(account_id, tz, period, scope.start, scope.end, policies, channel, through),
                 )
             )
     with engine.connect() as conn:

@@ -98,7 +98,8 @@ def activity_metric(engine: Engine, scope: SnapshotScope) -> pd.DataFrame:
 
 @snapshot_metric("idle")
 def idle_metric(engine: Engine, scope: SnapshotScope) -> pd.DataFrame:
-    """Idle members at the end of each period: joined by then, no event in the 7 days before it.
+    """Idle members at the end of each period (so far, for one in progress): joined by then, no event in the 7
+    days before it.
 
     ``active7(E)`` (members with an event on one of the 7 local days before day ``E``) is computed for every day at
     once: each member's active day ``d`` covers ``E ∈ [d + 1, d + 7]``; with the previous active day ``p`` the
@@ -134,8 +135,11 @@ def idle_metric(engine: Engine, scope: SnapshotScope) -> pd.DataFrame:
         steps = as_int(fetch_frame(conn, sa.union_all(up, down)), ["day", "delta"])
     totals = members_metric(engine, scope)
     epoch = pd.Timestamp("1970-01-01").date()
-    # day number of the day after each period's last day: active7 there looks at the period's last 7 days
-    ends = np.array([(period_of(scope.period, p.date()).end - epoch).days + 1 for p in totals["period_start"]])
+    # day number of the day after each period's last day (to date for a period in progress): active7 there
+    # looks at the period's last 7 days
+    ends = np.array(
+        [(scope.state_day(period_of(scope.period, p.date()).end) - epoch).days + 1 for p in totals["period_start"]]
+    )
     per_day = steps.groupby("day")["delta"].sum().sort_index()
     level = per_day.cumsum().to_numpy()
     at = np.searchsorted(per_day.index.to_numpy(), ends, side="right") - 1
@@ -148,12 +152,14 @@ def idle_metric(engine: Engine, scope: SnapshotScope) -> pd.DataFrame:
 def engagement_metric(engine: Engine, scope: SnapshotScope) -> pd.DataFrame:
     """Average engagement score and members per segment at the end of each period (weekly/monthly only).
 
+    A period still in progress is scored at the end of its last day so far (:meth:`SnapshotScope.state_day`).
+
     Daily snapshots leave it out: scoring every member as of every day of a year is 365 full passes.
     """
     rows = []
     for start in scope.window.grid()["period_start"]:
         period = period_of(scope.period, start.date())
-        scores = engagement_scores(engine, scope.account_id, as_of=period.end + timedelta(days=1))
+        scores = engagement_scores(engine, scope.account_id, as_of=scope.state_day(period.end) + timedelta(days=1))
         rows.append(
             {
                 "period_start": start,

@@ -43,7 +43,13 @@ __all__ = [
 
 @dataclass(frozen=True)
 class SnapshotScope:
-    """What a snapshot metric computes: one account (or channel), consecutive periods ``start``–``end``."""
+    """What a snapshot metric computes: one account (or channel), consecutive periods ``start``–``end``.
+
+    ``through`` is the last local day that had ended when the snapshot was computed. A period still in progress
+    then is measured to date: values that are a state at the period's end (the engagement score, idle members)
+    are taken at the end of ``through`` (:meth:`state_day`), not at an instant that has not happened yet, which
+    would count the days still to come as days without activity. None: every period has ended.
+    """
 
     account_id: str
     tz: str
@@ -52,6 +58,11 @@ class SnapshotScope:
     end: date
     policies: Policies = field(default_factory=Policies)
     channel: str = ""
+    through: date | None = None
+
+    def state_day(self, period_end: date) -> date:
+        """The day at whose end a period's end-of-period state is taken: its last day, or ``through`` if earlier."""
+        return period_end if self.through is None else min(period_end, self.through)
 
     @property
     def grain(self) -> str:
