@@ -93,7 +93,7 @@ def build_snapshot_rows(
     chosen = [m for m in chosen if period in m.periods]
     tz = account_time_zone(engine, account_id)
     first = periods[0].previous()  # computed too, for the growth of the first period
-    through = computed_at.astimezone(zone(tz)).date() - timedelta(days=1)  # the last day that has ended
+    through = last_complete("daily", computed_at, tz).end  # the last local day that has ended
     scope = SnapshotScope(account_id, tz, period, first.start, periods[-1].end, policies, through=through)
     bar = bar if bar is not None else tqdm(disable=True)
     tables = [("", [m for m in chosen if m.account_level], scope)]
