@@ -13,6 +13,7 @@ import threading
 from typing import Any
 
 import altair as alt
+import numpy as np
 import pandas as pd
 
 __all__ = [
@@ -56,7 +57,7 @@ def _money_title(label: str, currency: str) -> str:
     return f"{label} ({currency.upper()})"
 
 
-def _style(chart: Any, title: str, width: int, height: int) -> Any:
+def _style(chart: Any, title: str | alt.TitleParams, width: int, height: int) -> Any:
     return (
         chart.properties(title=title, width=width, height=height)
         .configure_view(strokeWidth=0)
@@ -86,10 +87,16 @@ def line(
     y_title: str | None = None,
     y_format: str = ",.0f",
     color: str | None = None,
+    partial: str | None = None,
     width: int = WIDTH,
     height: int = HEIGHT,
 ) -> alt.Chart:
-    """A time series line with points (``x`` temporal, ``y`` quantitative; ``color`` splits into series)."""
+    """A time series line with points (``x`` temporal, ``y`` quantitative; ``color`` splits into series).
+
+    ``partial`` names a boolean column that is True for periods still in progress (snapshots' ``complete`` is its
+    negation): those points are drawn hollow and their tooltip says "to date", so a half-finished week does not
+    read as a drop.
+    """
     encoding: dict[str, Any] = {
         "x": alt.X(f"{x}:T", title=None, axis=_time_axis(frame[x])),
         "y": alt.Y(f"{y}:Q", title=y_title if y_title is not None else y, axis=alt.Axis(format=y_format)),
@@ -97,12 +104,27 @@ def line(
     }
     if color:
         encoding["color"] = alt.Color(f"{color}:N", title=None)
-    mark = (
-        alt.Chart(frame).mark_line(point=True)
-        if color
-        else alt.Chart(frame).mark_line(point=True, color=PALETTE["primary"])
+    if partial is None:
+        mark = (
+            alt.Chart(frame).mark_line(point=True)
+            if color
+            else alt.Chart(frame).mark_line(point=True, color=PALETTE["primary"])
+        )
+        return _style(mark.encode(**encoding), title, width, height)
+    data = frame.assign(_period=np.where(frame[partial].astype(bool), "to date", "complete"))
+    stroke: dict[str, Any] = {} if color else {"color": PALETTE["primary"]}
+    base = alt.Chart(data).encode(**encoding)
+    points = base.mark_point(size=40, strokeWidth=1.5, opacity=1, **stroke).encode(
+        fill=alt.condition(alt.datum._period == "to date", alt.value("white"), alt.value(PALETTE["primary"])),
+        tooltip=[*encoding["tooltip"], alt.Tooltip("_period:N", title="period")],
     )
-    return _style(mark.encode(**encoding), title, width, height)
+    heading = _with_note(title, "hollow point: period in progress, to date", bool((data["_period"] == "to date").any()))
+    return _style(alt.layer(base.mark_line(**stroke), points), heading, width, height)
+
+
+def _with_note(title: str, note: str, show: bool) -> str | alt.TitleParams:
+    """``title`` with ``note`` as its subtitle when ``show`` (a key to a mark only some data points have)."""
+    return alt.TitleParams(text=title, subtitle=note, subtitleColor="#6b7280") if show and title else title
 
 
 def bar(
@@ -362,13 +384,26 @@ def lifecycle_bars(
     x: str = "period_start",
     group: str = "state",
     count: str = "members",
+    partial: str | None = None,
     title: str = "Member lifecycle",
     width: int = WIDTH,
     height: int = HEIGHT,
 ) -> alt.Chart:
-    """Stacked bars per interval: new, returning, resurrecting above zero and dormant below (PostHog style)."""
+    """Stacked bars per interval: new, returning, resurrecting above zero and dormant below (PostHog style).
+
+    ``partial`` names a boolean column, True for periods still in progress: their bars are paler and the tooltip
+    says "to date".
+    """
     data = frame.copy()
     data["signed"] = data[count].where(data[group] != "dormant", -data[count])
+    tooltip: list[Any] = [f"{x}:T", f"{group}:N", f"{count}:Q"]
+    extra: dict[str, Any] = {}
+    heading: str | alt.TitleParams = title
+    if partial is not None:
+        data["_period"] = np.where(data[partial].astype(bool), "to date", "complete")
+        tooltip.append(alt.Tooltip("_period:N", title="period"))
+        extra["opacity"] = alt.condition(alt.datum._period == "to date", alt.value(0.45), alt.value(1.0))
+        heading = _with_note(title, "pale bars: period in progress, to date", bool(data[partial].astype(bool).any()))
     chart = (
         alt.Chart(data)
         .mark_bar()
@@ -383,10 +418,11 @@ def lifecycle_bars(
                     range=[PALETTE["primary"], PALETTE["increase"], "#f2a541", PALETTE["decrease"]],
                 ),
             ),
-            tooltip=[f"{x}:T", f"{group}:N", f"{count}:Q"],
+            tooltip=tooltip,
+            **extra,
         )
     )
-    return _style(chart, title, width, height)
+    return _style(chart, heading, width, height)
 
 
 def warm_up() -> threading.Thread:

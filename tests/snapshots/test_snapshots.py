@@ -258,6 +258,23 @@ def test_a_week_in_progress_is_scored_to_date(paris: Business) -> None:
     week = read_snapshots(paris.engine, paris.account_id, "weekly").set_index("period_start")
     assert week.loc[pd.Timestamp("2025-03-03"), "engagement_score_avg"] == 23.5
     assert week.loc[pd.Timestamp("2025-03-03"), "period_end"] == pd.Timestamp("2025-03-09")  # still the whole week
+    assert not week.loc[pd.Timestamp("2025-03-03"), "complete"]  # its numbers are to date
+
+
+@pytest.mark.parametrize(("written", "complete"), [("2025-03-09 22:59", False), ("2025-03-09 23:00", True)])
+def test_a_period_is_complete_from_the_local_midnight_after_it(paris: Business, written: str, complete: bool) -> None:
+    """The week of 3–9 March ends at Monday 10 March 00:00 in Paris, which is Sunday 9 March 23:00 UTC."""
+    write_snapshots(
+        paris.engine,
+        period="weekly",
+        start="2025-03-03",
+        end="2025-03-09",
+        accounts=[paris.account_id],
+        clock=fixed_clock(at(written)),
+        progress=False,
+    )
+    week = read_snapshots(paris.engine, paris.account_id, "weekly").set_index("period_start")
+    assert week.loc[pd.Timestamp("2025-03-03"), "complete"] == complete
 
 
 def test_cli_snapshot(paris: Business) -> None:

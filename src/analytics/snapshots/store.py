@@ -9,16 +9,16 @@ used to detect late data) and are left out by :func:`read_snapshots`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from analytics.metrics.timeframe import DateLike, to_local_date
+from analytics.metrics.timeframe import DateLike, to_local_date, to_utc
 from analytics.snapshots.periods import grain_of
-from analytics.store.schema import snapshots
+from analytics.store.schema import accounts, snapshots
 
 __all__ = ["read_snapshots", "replace_snapshots", "snapshot_id", "snapshot_index"]
 
@@ -102,7 +102,8 @@ def read_snapshots(
     DataFrame
         ``period_start, period_end`` (``datetime64``), ``channel``, one column per metric (sorted by name), one
         ``<metric>_growth`` column per metric (percent, ``"new"`` after a zero, None when undefined), ``computed_at``,
-        ``definitions_version``; ordered by channel and period.
+        ``definitions_version``, ``complete`` (False for a period still in progress when it was computed: its numbers
+        are to date, see docs/snapshots.md); ordered by channel and period.
     """
     grain_of(period)
     stmt = sa.select(snapshots).where(snapshots.c.account_id == account_id, snapshots.c.period == period)
@@ -114,6 +115,7 @@ def read_snapshots(
         stmt = stmt.where(snapshots.c.channel == channel)
     with engine.connect() as conn:
         rows = conn.execute(stmt.order_by(snapshots.c.channel, snapshots.c.period_start)).all()
+        tz = conn.execute(sa.select(accounts.c.time_zone).where(accounts.c.id == account_id)).scalar() or "UTC"
     records = []
     for r in rows:
         record: dict[str, Any] = {"period_start": r.period_start, "period_end": r.period_end, "channel": r.channel}
@@ -122,6 +124,8 @@ def read_snapshots(
         record.update({f"{k}_growth": v for k, v in sorted((r.growth or {}).items())})
         record["computed_at"] = r.computed_at
         record["definitions_version"] = r.definitions_version
+        # the period had ended when its last local day had: computed at or after the next local midnight
+        record["complete"] = r.computed_at >= to_utc(r.period_end + timedelta(days=1), tz)
         records.append(record)
     frame = pd.DataFrame.from_records(records, columns=None if records else ["period_start", "period_end", "channel"])
     for name in ("period_start", "period_end"):
