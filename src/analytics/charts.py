@@ -87,15 +87,14 @@ def line(
     y_title: str | None = None,
     y_format: str = ",.0f",
     color: str | None = None,
-    partial: str | None = None,
+    complete: str | None = None,
     width: int = WIDTH,
     height: int = HEIGHT,
 ) -> alt.Chart:
     """A time series line with points (``x`` temporal, ``y`` quantitative; ``color`` splits into series).
 
-    ``partial`` names a boolean column that is True for periods still in progress (snapshots' ``complete`` is its
-    negation): those points are drawn hollow and their tooltip says "to date", so a half-finished week does not
-    read as a drop.
+    ``complete`` names a boolean column that is False for periods still in progress (snapshots' ``complete``):
+    those points are drawn hollow and their tooltip says "to date", so a half-finished week does not read as a drop.
     """
     encoding: dict[str, Any] = {
         "x": alt.X(f"{x}:T", title=None, axis=_time_axis(frame[x])),
@@ -104,27 +103,37 @@ def line(
     }
     if color:
         encoding["color"] = alt.Color(f"{color}:N", title=None)
-    if partial is None:
+    if complete is None:
         mark = (
             alt.Chart(frame).mark_line(point=True)
             if color
             else alt.Chart(frame).mark_line(point=True, color=PALETTE["primary"])
         )
         return _style(mark.encode(**encoding), title, width, height)
-    data = frame.assign(_period=np.where(frame[partial].astype(bool), "to date", "complete"))
+    data, heading = _periods_to_date(frame, complete, title, "hollow point: period in progress, to date")
     stroke: dict[str, Any] = {} if color else {"color": PALETTE["primary"]}
     base = alt.Chart(data).encode(**encoding)
     points = base.mark_point(size=40, strokeWidth=1.5, opacity=1, **stroke).encode(
-        fill=alt.condition(alt.datum._period == "to date", alt.value("white"), alt.value(PALETTE["primary"])),
-        tooltip=[*encoding["tooltip"], alt.Tooltip("_period:N", title="period")],
+        fill=alt.condition(_TO_DATE, alt.value("white"), alt.value(PALETTE["primary"])),
+        tooltip=[*encoding["tooltip"], _PERIOD_TOOLTIP],
     )
-    heading = _with_note(title, "hollow point: period in progress, to date", bool((data["_period"] == "to date").any()))
     return _style(alt.layer(base.mark_line(**stroke), points), heading, width, height)
 
 
-def _with_note(title: str, note: str, show: bool) -> str | alt.TitleParams:
-    """``title`` with ``note`` as its subtitle when ``show`` (a key to a mark only some data points have)."""
-    return alt.TitleParams(text=title, subtitle=note, subtitleColor="#6b7280") if show and title else title
+_TO_DATE = alt.datum._period == "to date"
+_PERIOD_TOOLTIP = alt.Tooltip("_period:N", title="period")
+
+
+def _periods_to_date(
+    frame: pd.DataFrame, complete: str, title: str, note: str
+) -> tuple[pd.DataFrame, str | alt.TitleParams]:
+    """``frame`` with a ``_period`` label ("complete" or "to date") from its ``complete`` column, and ``title`` with
+    ``note`` as its subtitle when some period is in progress (a key to the marks only those periods have)."""
+    done = frame[complete].astype(bool).to_numpy()
+    data = frame.assign(_period=np.where(done, "complete", "to date"))
+    if done.all() or not title:
+        return data, title
+    return data, alt.TitleParams(text=title, subtitle=note, subtitleColor="#6b7280")
 
 
 def bar(
@@ -384,14 +393,14 @@ def lifecycle_bars(
     x: str = "period_start",
     group: str = "state",
     count: str = "members",
-    partial: str | None = None,
+    complete: str | None = None,
     title: str = "Member lifecycle",
     width: int = WIDTH,
     height: int = HEIGHT,
 ) -> alt.Chart:
     """Stacked bars per interval: new, returning, resurrecting above zero and dormant below (PostHog style).
 
-    ``partial`` names a boolean column, True for periods still in progress: their bars are paler and the tooltip
+    ``complete`` names a boolean column, False for periods still in progress: their bars are paler and the tooltip
     says "to date".
     """
     data = frame.copy()
@@ -399,11 +408,10 @@ def lifecycle_bars(
     tooltip: list[Any] = [f"{x}:T", f"{group}:N", f"{count}:Q"]
     extra: dict[str, Any] = {}
     heading: str | alt.TitleParams = title
-    if partial is not None:
-        data["_period"] = np.where(data[partial].astype(bool), "to date", "complete")
-        tooltip.append(alt.Tooltip("_period:N", title="period"))
-        extra["opacity"] = alt.condition(alt.datum._period == "to date", alt.value(0.45), alt.value(1.0))
-        heading = _with_note(title, "pale bars: period in progress, to date", bool(data[partial].astype(bool).any()))
+    if complete is not None:
+        data, heading = _periods_to_date(data, complete, title, "pale bars: period in progress, to date")
+        tooltip.append(_PERIOD_TOOLTIP)
+        extra["opacity"] = alt.condition(_TO_DATE, alt.value(0.45), alt.value(1.0))
     chart = (
         alt.Chart(data)
         .mark_bar()

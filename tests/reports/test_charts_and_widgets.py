@@ -148,25 +148,25 @@ def test_not_authorised_page_escapes_the_reason() -> None:
 def test_periods_in_progress_are_drawn_as_to_date() -> None:
     """A trend's last week, still in progress, is a hollow point saying "to date"; its lifecycle bars are paler."""
     weeks = pd.to_datetime(["2025-11-03", "2025-11-10", "2025-11-17"])
-    trend = pd.DataFrame({"period_start": weeks, "score": [17.0, 17.5, 15.0], "in_progress": [False, False, True]})
-    spec = charts.line(trend, x="period_start", y="score", partial="in_progress").to_dict()
+    trend = pd.DataFrame({"period_start": weeks, "score": [17.0, 17.5, 15.0], "complete": [True, True, False]})
+    spec = charts.line(trend, x="period_start", y="score", complete="complete").to_dict()
     rows = next(iter(spec["datasets"].values()))
     assert [r["_period"] for r in rows] == ["complete", "complete", "to date"]
     points = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "point")
     assert points["encoding"]["fill"]["condition"]["value"] == "white"  # hollow when "to date"
     assert {"field": "_period", "type": "nominal", "title": "period"} in points["encoding"]["tooltip"]
-    assert charts.to_svg(charts.line(trend, x="period_start", y="score", partial="in_progress")).startswith("<svg")
-    titled = charts.line(trend, x="period_start", y="score", title="Score", partial="in_progress").to_dict()
+    assert charts.to_svg(charts.line(trend, x="period_start", y="score", complete="complete")).startswith("<svg")
+    titled = charts.line(trend, x="period_start", y="score", title="Score", complete="complete").to_dict()
     assert titled["title"]["subtitle"] == "hollow point: period in progress, to date"
-    done = trend.assign(in_progress=False)
-    assert charts.line(done, x="period_start", y="score", title="Score", partial="in_progress").to_dict()["title"] == (
+    done = trend.assign(complete=True)
+    assert charts.line(done, x="period_start", y="score", title="Score", complete="complete").to_dict()["title"] == (
         "Score"
     )  # no key when every period is complete
 
     states = pd.DataFrame(
         {"period_start": weeks[1:].repeat(2), "state": ["new", "dormant"] * 2, "members": [4, 1, 2, 3],
-         "in_progress": [False, False, True, True]}
+         "complete": [True, True, False, False]}
     )  # fmt: skip
-    bars = charts.lifecycle_bars(states, partial="in_progress").to_dict()
+    bars = charts.lifecycle_bars(states, complete="complete").to_dict()
     assert bars["encoding"]["opacity"]["condition"]["value"] == 0.45
     assert [r["signed"] for r in next(iter(bars["datasets"].values()))] == [4, -1, 2, -3]

@@ -150,10 +150,9 @@ def lifecycle_chart(dashboard: Dashboard) -> ChartPanel:
             raise NotAvailable(
                 f"No {period} snapshots in this range yet (they are written by `analytics run {period}`)."
             )
-        frame = frame.assign(in_progress=~frame["complete"].astype(bool))
-        frame = frame[["period_start", "in_progress", *columns]].rename(columns=dict(zip(columns, states, strict=True)))
+        frame = frame[["period_start", "complete", *columns]].rename(columns=dict(zip(columns, states, strict=True)))
         long = frame.melt(
-            id_vars=["period_start", "in_progress"], value_vars=states, var_name="state", value_name="members"
+            id_vars=["period_start", "complete"], value_vars=states, var_name="state", value_name="members"
         )
         return long if int(long["members"].sum()) else long.iloc[0:0]
 
@@ -161,7 +160,7 @@ def lifecycle_chart(dashboard: Dashboard) -> ChartPanel:
         "lifecycle",
         "Member lifecycle (snapshots)",
         load,
-        lambda d, f: charts.lifecycle_bars(d, partial="in_progress"),
+        lambda d, f: charts.lifecycle_bars(d, complete="complete"),
     )
 
 
@@ -177,10 +176,7 @@ def engagement_trend_chart(dashboard: Dashboard) -> ChartPanel:
             raise NotAvailable(
                 f"No {period} snapshots in this range yet (they are written by `analytics run {period}`)."
             )
-        frame = frame.dropna(subset=["engagement_score_avg"])
-        return frame.assign(in_progress=~frame["complete"].astype(bool))[
-            ["period_start", "engagement_score_avg", "in_progress"]
-        ]
+        return frame[["period_start", "engagement_score_avg", "complete"]].dropna(subset=["engagement_score_avg"])
 
     return ChartPanel(
         "engagement_trend",
@@ -193,7 +189,7 @@ def engagement_trend_chart(dashboard: Dashboard) -> ChartPanel:
             title="Average engagement score",
             y_title="Score",
             y_format=".0f",
-            partial="in_progress",
+            complete="complete",
         ),
     )
 

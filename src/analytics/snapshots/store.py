@@ -9,15 +9,15 @@ used to detect late data) and are left out by :func:`read_snapshots`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from analytics.metrics.timeframe import DateLike, to_local_date, to_utc
-from analytics.snapshots.periods import grain_of
+from analytics.metrics.timeframe import DateLike, to_local_date
+from analytics.snapshots.periods import grain_of, last_complete
 from analytics.store.schema import accounts, snapshots
 
 __all__ = ["read_snapshots", "replace_snapshots", "snapshot_id", "snapshot_index"]
@@ -124,8 +124,8 @@ def read_snapshots(
         record.update({f"{k}_growth": v for k, v in sorted((r.growth or {}).items())})
         record["computed_at"] = r.computed_at
         record["definitions_version"] = r.definitions_version
-        # the period had ended when its last local day had: computed at or after the next local midnight
-        record["complete"] = r.computed_at >= to_utc(r.period_end + timedelta(days=1), tz)
+        # complete when its last day had ended at computed_at: the same "through" day the builder scores up to
+        record["complete"] = last_complete("daily", r.computed_at, tz).end >= r.period_end
         records.append(record)
     frame = pd.DataFrame.from_records(records, columns=None if records else ["period_start", "period_end", "channel"])
     for name in ("period_start", "period_end"):
