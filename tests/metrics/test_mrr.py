@@ -275,6 +275,32 @@ def test_multi_currency_fx_line(shared_store: sa.Engine, new_account: str) -> No
         run(shared_store, "mrr", account, "2024-01-01", "2024-01-30")
 
 
+def test_fx_line_per_plan(shared_store: sa.Engine, new_account: str) -> None:
+    # The same business as above, m1 on plan_usd and m2 on plan_eur, broken down by plan: each plan's rows are
+    # converted and summed on their own. plan_usd: new 1000 in January, nothing in February, fx 0.
+    # plan_eur: new 1000 × 1.20 = 1200 in January; in February closing 1000 × 1.25 = 1250, so fx = +50.
+    from datetime import date
+
+    from business import add_rates
+
+    add_rates(shared_store, [(date(2024, 1, 31), "eur", "usd", "1.20"), (date(2024, 2, 29), "usd", "eur", "0.8")])
+    account = (
+        Business(new_account)
+        .member("m1", "2024-01-01")
+        .member("m2", "2024-01-01")
+        .history("m1", "ms1", ("2024-01-01", "active", 1000), plan="plan_usd")
+        .history("m2", "ms2", ("2024-01-01", "active", 1000), currency="eur", plan="plan_eur")
+        .load(shared_store)
+    )
+    by_plan = run(shared_store, "mrr_movements", account, "2024-01-01", "2024-02-29", breakdowns=["plan"])
+    assert col(by_plan, "plan") == ["plan_eur", "plan_usd", "plan_eur", "plan_usd"]  # by period, then plan
+    assert col(by_plan, "currency") == ["usd"] * 4
+    assert col(by_plan, "new_minor") == [1200, 1000, 0, 0]
+    assert col(by_plan, "fx_minor") == [0, 0, 50, 0]
+    assert col(by_plan, "mrr_end_minor") == [1200, 1000, 1250, 1000]
+    assert rollforward_holds(by_plan)
+
+
 def test_fx_conversion_is_double_precision(shared_store: sa.Engine, new_account: str) -> None:
     # 98,765,432 minor units of GBP a month at 1.2345679 USD/GBP = 121,932,631.6… → 121,932,632 (rates are read
     # as doubles on every engine; single precision would be off by tens of units here).

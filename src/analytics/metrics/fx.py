@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,7 @@ import sqlalchemy as sa
 from analytics.errors import MetricError
 from analytics.metrics.request import MetricRequest, bucket_frame
 from analytics.metrics.series import fetch_frame
+from analytics.metrics.statements import reused_statement
 from analytics.store.money import CURRENCY_EXPONENTS
 from analytics.store.schema import fx_rates
 
@@ -32,16 +34,19 @@ __all__ = ["RateTable", "convert_amounts", "convert_rollforward", "daily_to_buck
 class RateTable:
     """Rates from several currencies into one reporting currency, looked up as of a day."""
 
-    def __init__(self, reporting: str, frame: pd.DataFrame) -> None:
+    def __init__(self, reporting: str, codes: np.ndarray, dates: np.ndarray, rates: np.ndarray) -> None:
+        """Rates into ``reporting`` from rows ordered by (currency, date): codes, ``datetime64[ns]`` days, rates."""
         self.reporting = reporting
-        self.frame = frame.sort_values(["currency", "rate_date"], kind="stable").reset_index(drop=True)
-        codes = self.frame["currency"].to_numpy(dtype=object)
-        dates = self.frame["rate_date"].to_numpy(dtype="datetime64[ns]")
-        rates = self.frame["rate"].to_numpy(dtype="float64")
-        # one block of consecutive rows per currency
-        starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if len(codes) else np.array([], dtype=int)
-        ends = np.r_[starts[1:], len(codes)] if len(codes) else starts
-        self._series = {str(codes[a]): (dates[a:b], rates[a:b]) for a, b in zip(starts, ends, strict=True)}
+        self._series = self._blocks(codes, dates, rates)
+
+    @staticmethod
+    def _blocks(codes: np.ndarray, dates: np.ndarray, rates: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """One (dates, rates) pair per currency from rows ordered by (currency, date)."""
+        if not len(codes):
+            return {}
+        starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+        ends = np.r_[starts[1:], len(codes)]
+        return {str(codes[a]): (dates[a:b], rates[a:b]) for a, b in zip(starts, ends, strict=True)}
 
     def factors(self, currencies: pd.Series | np.ndarray, days: pd.Series | np.ndarray) -> np.ndarray:
         """Minor units of a currency → minor units of the reporting currency, per (currency, day) pair.
@@ -87,31 +92,22 @@ def load_rates(
     has none that early, in which case all of its older rates are read.
     """
     wanted = sorted({c for c in currencies if c and c != reporting})
-    frame = pd.DataFrame({"rate_date": pd.Series(dtype="datetime64[ns]"), "currency": [], "rate": []})
     if not wanted:
-        return RateTable(reporting, frame)
-    r = fx_rates.c
-    pairs = sa.or_(
-        sa.and_(r.currency.in_(wanted), r.quote_currency == reporting),
-        sa.and_(r.currency == reporting, r.quote_currency.in_(wanted)),
-    )
+        return RateTable(reporting, np.array([], dtype=object), np.array([], "datetime64[ns]"), np.array([]))
     columns = ["rate_date", "currency", "quote_currency", "rate"]
-    # the rate as a float in SQL: it is used as a float, and parsing exact decimals row by row costs more
-    rate: sa.Cast[float] = sa.cast(r.rate, sa.Double())
-    query = sa.select(r.rate_date, r.currency, r.quote_currency, rate).where(r.rate_date <= last_day, pairs)
     if first_day is not None:
         since = first_day - timedelta(days=31)
-        raw = fetch_frame(bind, query.where(r.rate_date >= since), columns)
+        raw = fetch_frame(bind, _rates_query(tuple(wanted), reporting, last_day, since), columns)
         days = _days(raw["rate_date"])
         early = days <= np.datetime64(first_day, "ns")
         covered = set(raw["currency"].to_numpy(dtype=object)[early]) | set(
             raw["quote_currency"].to_numpy(dtype=object)[early]
         )
         if not set(wanted) <= covered:
-            raw = fetch_frame(bind, query, columns)
+            raw = fetch_frame(bind, _rates_query(tuple(wanted), reporting, last_day, None), columns)
             days = _days(raw["rate_date"])
     else:
-        raw = fetch_frame(bind, query, columns)
+        raw = fetch_frame(bind, _rates_query(tuple(wanted), reporting, last_day, None), columns)
         days = _days(raw["rate_date"])
     # numpy on the few hundred rows: direct pairs first, then inverse ones as 1 / rate
     base = raw["currency"].to_numpy(dtype=object)
@@ -126,8 +122,21 @@ def load_rates(
     codes, dates, values = codes[order], dates[order], values[order]
     keep = np.ones(len(codes), dtype=bool)
     keep[1:] = (codes[1:] != codes[:-1]) | (dates[1:] != dates[:-1])
-    frame = pd.DataFrame({"rate_date": dates[keep], "currency": codes[keep], "rate": values[keep]})
-    return RateTable(reporting, frame)
+    return RateTable(reporting, codes[keep], dates[keep], values[keep])
+
+
+@reused_statement
+def _rates_query(wanted: tuple[str, ...], reporting: str, last_day: date, since: date | None) -> sa.Select[Any]:
+    """Direct (``wanted`` → ``reporting``) and inverse rate rows dated in ``[since, last_day]``."""
+    r = fx_rates.c
+    pairs = sa.or_(
+        sa.and_(r.currency.in_(wanted), r.quote_currency == reporting),
+        sa.and_(r.currency == reporting, r.quote_currency.in_(wanted)),
+    )
+    # the rate as a float in SQL: it is used as a float, and parsing exact decimals row by row costs more
+    rate: sa.Cast[float] = sa.cast(r.rate, sa.Double())
+    query = sa.select(r.rate_date, r.currency, r.quote_currency, rate).where(r.rate_date <= last_day, pairs)
+    return query if since is None else query.where(r.rate_date >= since)
 
 
 def _days(values: pd.Series) -> np.ndarray:
@@ -172,29 +181,36 @@ def convert_rollforward(
     ``mrr_end_minor``, the movement columns and count columns; the result is summed over currencies per
     ``group_cols`` (which must include ``period_start``) with ``currency`` = the reporting currency.
     """
-    out = frame.copy()
-    cur = out["currency"].to_numpy(dtype=object)
-    if (cur != table.reporting).any():
-        before = np.asarray(out["first_day"] - timedelta(days=1), dtype="datetime64[ns]")
-        last = np.asarray(out["last_day"], dtype="datetime64[ns]")
-        start_factor, end_factor = table.factors(cur, before), table.factors(cur, last)
-        out["mrr_start_minor"] = _apply(out["mrr_start_minor"].to_numpy("float64"), start_factor, cur, before, table)
-        for col in ["mrr_end_minor", *movement_cols]:
-            out[col] = _apply(out[col].to_numpy("float64"), end_factor, cur, last, table)
+    # numpy column by column and one frame at the end: the frames are small, and pandas' per-operation cost
+    # (inserting columns, aligning Series) was most of the conversion's time
     sums = ["mrr_start_minor", *movement_cols, "mrr_end_minor", *count_cols]
+    values = {col: frame[col].to_numpy(dtype="int64") for col in sums}
+    cur = frame["currency"].to_numpy(dtype=object)
+    if (cur != table.reporting).any():
+        before = frame["first_day"].to_numpy(dtype="datetime64[ns]") - np.timedelta64(1, "D")
+        last = frame["last_day"].to_numpy(dtype="datetime64[ns]")
+        start_factor, end_factor = table.factors(cur, before), table.factors(cur, last)
+        values["mrr_start_minor"] = _apply(
+            values["mrr_start_minor"].astype("float64"), start_factor, cur, before, table
+        )
+        for col in ["mrr_end_minor", *movement_cols]:
+            values[col] = _apply(values[col].astype("float64"), end_factor, cur, last, table)
     n_buckets = int(frame.attrs.get("n_buckets", 0))
     if n_buckets and set(group_cols) == {"period_start", "first_day", "last_day"}:
         # a dense grid (one block of buckets per currency): sum the blocks
-        agg = out[list(group_cols)].iloc[:n_buckets].reset_index(drop=True)
-        for col in sums:
-            agg[col] = out[col].to_numpy(dtype="int64").reshape(-1, n_buckets).sum(axis=0)
+        columns: dict[str, np.ndarray] = {col: frame[col].to_numpy()[:n_buckets] for col in group_cols}
+        columns.update({col: values[col].reshape(-1, n_buckets).sum(axis=0) for col in sums})
     else:
-        agg = out.groupby(list(group_cols), sort=True, dropna=False)[sums].sum().reset_index()
-    agg["currency"] = table.reporting
+        converted = pd.DataFrame({**{col: frame[col].to_numpy() for col in group_cols}, **values})
+        grouped = converted.groupby(list(group_cols), sort=True, dropna=False)[sums].sum().reset_index()
+        columns = {col: grouped[col].to_numpy() for col in grouped.columns}
     signed = {"new_minor": 1, "expansion_minor": 1, "reactivation_minor": 1, "contraction_minor": -1, "churn_minor": -1}
-    moved = sum(agg[c] * signed[c] for c in movement_cols if c in signed)
-    agg["fx_minor"] = (agg["mrr_end_minor"] - agg["mrr_start_minor"] - moved).astype("int64")
-    return agg
+    moved = np.zeros(len(columns["mrr_end_minor"]), dtype="int64")
+    for col in movement_cols:
+        moved += columns[col] * signed.get(col, 0)
+    columns["currency"] = np.full(len(moved), table.reporting, dtype=object)
+    columns["fx_minor"] = (columns["mrr_end_minor"] - columns["mrr_start_minor"] - moved).astype("int64")
+    return pd.DataFrame(columns)
 
 
 def daily_to_buckets(

@@ -29,7 +29,7 @@ from analytics.metrics.dialect import add_seconds, metric_connection, sort_key, 
 from analytics.metrics.fx import convert_rollforward, load_rates
 from analytics.metrics.membership_state import StateScope, Value, bucket_of, membership_deltas, scope_for
 from analytics.metrics.request import MetricRequest, account_settings
-from analytics.metrics.series import dense_grid, fetch_frame, running_state
+from analytics.metrics.series import dense_columns, fetch_frame, running_totals
 from analytics.metrics.shared import shared_table
 from analytics.metrics.statements import reused_statement
 
@@ -241,10 +241,10 @@ def rollforward_table(
     raw = fetch_frame(bind, query, ["bucket", *keys, *sums])
     raw["customers_net"] = raw["new_customers"] + raw["reactivated_customers"] - raw["churned_customers"]
     keys = with_currency(raw, scope)
-    grid = dense_grid(raw, request, keys, [*sums, "customers_net"], {"currency": scope.default_currency})
-    grid["mrr_end_minor"] = running_state(grid, keys, "net")
+    grid, n_buckets = dense_columns(raw, request, keys, [*sums, "customers_net"], {"currency": scope.default_currency})
+    grid["mrr_end_minor"] = running_totals(grid["net"], grid["opening_net"], n_buckets)
     grid["mrr_start_minor"] = grid["mrr_end_minor"] - grid["net"]
-    grid["customers_end"] = running_state(grid, keys, "customers_net")
+    grid["customers_end"] = running_totals(grid["customers_net"], grid["opening_customers_net"], n_buckets)
     grid["customers_start"] = grid["customers_end"] - grid["customers_net"]
     columns = [
         "period_start",
@@ -259,7 +259,8 @@ def rollforward_table(
         "customers_end",
         *(PERIOD_COLUMNS if customer_periods else ()),
     ]
-    out = grid[columns]
+    out = pd.DataFrame({col: grid[col] for col in columns})
+    out.attrs["n_buckets"] = n_buckets
     out.attrs["reporting_currency"] = scope.reporting_currency
     return out
 
@@ -335,7 +336,10 @@ def mrr_movements(engine: sa.Engine, request: MetricRequest) -> pd.DataFrame:
         *COUNT_COLUMNS,
         "customers_end",
     ]
-    return out[columns].sort_values(["period_start", *keys, "currency"], kind="stable").reset_index(drop=True)
+    out = out[columns]
+    if not keys and out["period_start"].is_monotonic_increasing and out["period_start"].is_unique:
+        return out.reset_index(drop=True)  # one row per bucket, already in order (the usual case)
+    return out.sort_values(["period_start", *keys, "currency"], kind="stable").reset_index(drop=True)
 
 
 @metric(

@@ -8,12 +8,14 @@ reporting currency and any metric-specific parameters.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
@@ -27,6 +29,7 @@ __all__ = [
     "AccountSettings",
     "MetricRequest",
     "account_settings",
+    "bucket_arrays",
     "bucket_ends",
     "bucket_frame",
     "bucket_starts",
@@ -254,13 +257,20 @@ def _next_bucket(label: date, grain: str) -> date:
 
 def bucket_frame(request: MetricRequest) -> pd.DataFrame:
     """One row per bucket: ``period_start`` (label), ``first_day`` and ``last_day`` (clipped to the period)."""
-    labels = bucket_starts(request.start, request.end, request.grain)
-    firsts = [max(label, request.start) for label in labels]
-    lasts = bucket_ends(labels, request.end, request.grain)
-    return pd.DataFrame(
-        {
-            "period_start": pd.to_datetime(labels).astype("datetime64[ns]"),
-            "first_day": pd.to_datetime(firsts).astype("datetime64[ns]"),
-            "last_day": pd.to_datetime(lasts).astype("datetime64[ns]"),
-        }
-    )
+    labels, firsts, lasts = bucket_arrays(request.start, request.end, request.grain)
+    return pd.DataFrame({"period_start": labels, "first_day": firsts, "last_day": lasts})
+
+
+@functools.lru_cache(maxsize=256)
+def bucket_arrays(start: date, end: date, grain: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`bucket_frame`'s columns as read-only ``datetime64[ns]`` arrays, computed once per period and grain.
+
+    A daily year is 365 labels made one by one in Python; every metric call over the period needs them.
+    """
+    labels = bucket_starts(start, end, grain)
+    firsts = [max(label, start) for label in labels]
+    lasts = bucket_ends(labels, end, grain)
+    out = tuple(np.array(days, dtype="datetime64[D]").astype("datetime64[ns]") for days in (labels, firsts, lasts))
+    for array in out:
+        array.flags.writeable = False
+    return out[0], out[1], out[2]

@@ -13,9 +13,9 @@ import sqlalchemy as sa
 
 from analytics.metrics.dialect import fetch_frame as dialect_fetch_frame
 from analytics.metrics.dialect import local_date
-from analytics.metrics.request import MetricRequest, account_settings, bucket_frame, period_instants
+from analytics.metrics.request import MetricRequest, account_settings, bucket_arrays, period_instants
 
-__all__ = ["daily_sums", "dense_grid", "fetch_frame", "ratio", "running_state"]
+__all__ = ["daily_sums", "dense_columns", "dense_grid", "fetch_frame", "ratio", "running_state", "running_totals"]
 
 
 def fetch_frame(bind: sa.Engine | sa.Connection, query: Any, columns: list[str]) -> pd.DataFrame:
@@ -37,8 +37,18 @@ def dense_grid(
     combination is seen at all, ``default_keys`` gives the one to report (e.g. the reporting currency); ``None``
     returns an empty grid. Built with numpy on the aggregated rows (a few per bucket).
     """
-    buckets = bucket_frame(request)
-    labels = buckets["period_start"].to_numpy(dtype="datetime64[ns]")
+    columns, n_buckets = dense_columns(raw, request, keys, sums, default_keys)
+    grid = pd.DataFrame(columns, index=pd.RangeIndex(len(columns["period_start"])))
+    grid.attrs["n_buckets"] = n_buckets
+    return grid
+
+
+def dense_columns(
+    raw: pd.DataFrame, request: MetricRequest, keys: list[str], sums: list[str], default_keys: dict[str, Any] | None
+) -> tuple[dict[str, np.ndarray], int]:
+    """:func:`dense_grid` as numpy columns and the number of buckets, for callers that add columns before making
+    their frame (inserting columns into a frame one by one costs more than the numpy work)."""
+    labels, firsts, lasts = bucket_arrays(request.start, request.end, request.grain)
     n_buckets = len(labels)
     is_open = raw["bucket"].isna().to_numpy()
     if keys:
@@ -46,22 +56,30 @@ def dense_grid(
             pd.MultiIndex.from_frame(raw[keys].astype(object)) if len(keys) > 1 else pd.Index(raw[keys[0]])
         )
         codes, uniques = index.factorize(sort=True)
-        combos = pd.DataFrame(list(uniques), columns=keys) if len(keys) > 1 else pd.DataFrame({keys[0]: list(uniques)})
-        if combos.empty:
+        if len(keys) > 1:
+            combos = {k: np.array([combo[i] for combo in uniques], dtype=object) for i, k in enumerate(keys)}
+        else:
+            combos = {keys[0]: np.asarray(uniques, dtype=object)}
+        if not len(uniques):
             if default_keys is None:
-                empty = buckets.iloc[:0].assign(**{k: pd.Series(dtype=object) for k in keys})
-                return empty.assign(**{c: pd.Series(dtype="int64") for c in [*sums, *[f"opening_{c}" for c in sums]]})
-            combos = pd.DataFrame({k: [v] for k, v in default_keys.items()})
+                empty: dict[str, np.ndarray] = {
+                    "period_start": labels[:0],
+                    "first_day": firsts[:0],
+                    "last_day": lasts[:0],
+                    **{k: np.array([], dtype=object) for k in keys},
+                }
+                empty.update({c: np.array([], dtype="int64") for c in [*sums, *[f"opening_{c}" for c in sums]]})
+                return empty, n_buckets
+            combos = {k: np.array([v], dtype=object) for k, v in default_keys.items()}
+        n_combos = len(next(iter(combos.values())))
     else:
         codes = np.zeros(len(raw), dtype="int64")
-        combos = pd.DataFrame(index=[0])
-    n_combos = len(combos)
+        combos, n_combos = {}, 1
     body = ~is_open
     positions = np.searchsorted(labels, pd.to_datetime(raw.loc[body, "bucket"]).to_numpy(dtype="datetime64[ns]"))
-    # the columns are collected first and the frame made once (inserting them one by one costs more)
-    columns: dict[str, Any] = {k: np.repeat(combos[k].to_numpy(dtype=object), n_buckets) for k in keys}
-    for col in buckets.columns:
-        columns[col] = np.tile(buckets[col].to_numpy(), n_combos)
+    columns: dict[str, np.ndarray] = {k: np.repeat(combos[k], n_buckets) for k in keys}
+    for name, array in (("period_start", labels), ("first_day", firsts), ("last_day", lasts)):
+        columns[name] = np.tile(array, n_combos)
     for col in sums:
         values = pd.to_numeric(raw[col]).fillna(0).to_numpy(dtype="int64")
         cells = np.zeros((n_combos, n_buckets), dtype="int64")
@@ -70,16 +88,18 @@ def dense_grid(
         np.add.at(opening, codes[is_open], values[is_open])
         columns[col] = cells.ravel()
         columns[f"opening_{col}"] = np.repeat(opening, n_buckets)
-    grid = pd.DataFrame(columns, index=pd.RangeIndex(n_combos * n_buckets))
-    grid.attrs["n_buckets"] = n_buckets
-    return grid
+    return columns, n_buckets
+
+
+def running_totals(changes: np.ndarray, opening: np.ndarray, n_buckets: int) -> np.ndarray:
+    """State at each bucket end = opening value + cumulative change, per block of ``n_buckets`` rows."""
+    return opening.astype("int64") + changes.astype("int64").reshape(-1, max(n_buckets, 1)).cumsum(axis=1).ravel()
 
 
 def running_state(grid: pd.DataFrame, keys: list[str], change: str) -> pd.Series:
     """State at each bucket end = opening value + cumulative change, per key (grid from :func:`dense_grid`)."""
     n_buckets = int(grid.attrs.get("n_buckets") or grid["period_start"].nunique() or 1)
-    changes = grid[change].to_numpy(dtype="int64").reshape(-1, n_buckets)
-    state = grid[f"opening_{change}"].to_numpy(dtype="int64") + changes.cumsum(axis=1).ravel()
+    state = running_totals(grid[change].to_numpy(), grid[f"opening_{change}"].to_numpy(), n_buckets)
     return pd.Series(state, index=grid.index, dtype="int64")
 
 
