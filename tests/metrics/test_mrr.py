@@ -250,35 +250,7 @@ def test_multi_currency_fx_line(shared_store: sa.Engine, new_account: str) -> No
     # EUR→USD: 1.20 on Jan 31; on Feb 29 only the inverse USD→EUR 0.8 is stored, i.e. EUR→USD 1.25.
     # January: new = 1000 + 1000 × 1.20 = 2200 (movements at the bucket-end rate), opening 0, fx 0.
     # February: no movement; closing = 1000 + 1250 = 2250, so fx = +50 (the EUR MRR remeasured).
-    from datetime import date
-
-    from business import add_rates
-
-    add_rates(shared_store, [(date(2024, 1, 31), "eur", "usd", "1.20"), (date(2024, 2, 29), "usd", "eur", "0.8")])
-    account = (
-        Business(new_account)
-        .member("m1", "2024-01-01")
-        .member("m2", "2024-01-01")
-        .history("m1", "ms1", ("2024-01-01", "active", 1000))
-        .history("m2", "ms2", ("2024-01-01", "active", 1000), currency="eur")
-        .load(shared_store)
-    )
-    moves = run(shared_store, "mrr_movements", account, "2024-01-01", "2024-02-29")
-    assert col(moves, "new_minor") == [2200, 0]
-    assert col(moves, "fx_minor") == [0, 50]
-    assert col(moves, "mrr_end_minor") == [2200, 2250]
-    assert rollforward_holds(moves)
-    by_currency = run(shared_store, "mrr", account, "2024-02-01", "2024-02-29", breakdowns=["currency"])
-    assert col(by_currency, "currency") == ["eur", "usd"]
-    assert col(by_currency, "mrr_minor") == [1000, 1000]
-    with pytest.raises(MetricError, match="no exchange rate from eur to usd"):
-        run(shared_store, "mrr", account, "2024-01-01", "2024-01-30")
-
-
-def test_fx_line_per_plan(shared_store: sa.Engine, new_account: str) -> None:
-    # The same business as above, m1 on plan_usd and m2 on plan_eur, broken down by plan: each plan's rows are
-    # converted and summed on their own. plan_usd: new 1000 in January, nothing in February, fx 0.
-    # plan_eur: new 1000 × 1.20 = 1200 in January; in February closing 1000 × 1.25 = 1250, so fx = +50.
+    # m1 is on plan_usd, m2 on plan_eur: by plan, each plan's rows are converted and summed on their own.
     from datetime import date
 
     from business import add_rates
@@ -292,6 +264,12 @@ def test_fx_line_per_plan(shared_store: sa.Engine, new_account: str) -> None:
         .history("m2", "ms2", ("2024-01-01", "active", 1000), currency="eur", plan="plan_eur")
         .load(shared_store)
     )
+    moves = run(shared_store, "mrr_movements", account, "2024-01-01", "2024-02-29")
+    assert col(moves, "new_minor") == [2200, 0]
+    assert col(moves, "fx_minor") == [0, 50]
+    assert col(moves, "mrr_end_minor") == [2200, 2250]
+    assert rollforward_holds(moves)
+    # plan_usd: new 1000 in January, fx 0; plan_eur: new 1200 in January, closing 1250 in February, fx +50.
     by_plan = run(shared_store, "mrr_movements", account, "2024-01-01", "2024-02-29", breakdowns=["plan"])
     assert col(by_plan, "plan") == ["plan_eur", "plan_usd", "plan_eur", "plan_usd"]  # by period, then plan
     assert col(by_plan, "currency") == ["usd"] * 4
@@ -299,6 +277,11 @@ def test_fx_line_per_plan(shared_store: sa.Engine, new_account: str) -> None:
     assert col(by_plan, "fx_minor") == [0, 0, 50, 0]
     assert col(by_plan, "mrr_end_minor") == [1200, 1000, 1250, 1000]
     assert rollforward_holds(by_plan)
+    by_currency = run(shared_store, "mrr", account, "2024-02-01", "2024-02-29", breakdowns=["currency"])
+    assert col(by_currency, "currency") == ["eur", "usd"]
+    assert col(by_currency, "mrr_minor") == [1000, 1000]
+    with pytest.raises(MetricError, match="no exchange rate from eur to usd"):
+        run(shared_store, "mrr", account, "2024-01-01", "2024-01-30")
 
 
 def test_fx_conversion_is_double_precision(shared_store: sa.Engine, new_account: str) -> None:
