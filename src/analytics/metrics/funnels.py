@@ -264,6 +264,8 @@ def _shape(frame: pd.DataFrame, kinds: list[str], breakdown: str | None, grain: 
     keys = (["g"] if grain is not None else []) + (["bd"] if breakdown is not None else [])
     as_int(frame, ["step", "n"])
     as_float(frame, ["m"])
+    if not keys:
+        return _shape_one(frame, kinds)
     steps = pd.DataFrame({"step": np.arange(1, len(kinds) + 1, dtype="int64")})
     if keys:
         entries = frame.loc[frame["step"] == 1, keys].drop_duplicates()
@@ -289,3 +291,30 @@ def _shape(frame: pd.DataFrame, kinds: list[str], breakdown: str | None, grain: 
         out_keys.append(breakdown)
     cols = [*out_keys, "step", "kind", "members", "overall_conversion_pct", "step_conversion_pct"]
     return long[[*cols, "median_seconds_from_previous"]]
+
+
+def _shape_one(frame: pd.DataFrame, kinds: list[str]) -> pd.DataFrame:
+    """:func:`_shape` for a single funnel (no period, no breakdown): at most one row per step, placed with numpy.
+
+    The keyed shaping (grid, merge, group-wise first and previous) costs several milliseconds of pandas work for
+    a handful of rows; this is the common call (dashboards, the benchmark's W4).
+    """
+    n_steps = len(kinds)
+    at = frame["step"].to_numpy(dtype="int64") - 1
+    members = np.zeros(n_steps, dtype="int64")
+    members[at] = frame["n"].to_numpy(dtype="int64")
+    medians = np.full(n_steps, np.nan)
+    medians[at] = frame["m"].to_numpy(dtype="float64")
+    reached = pd.Series(members)
+    overall, _ = rate_pct(reached, pd.Series(np.full(n_steps, members[0])))
+    step, _ = rate_pct(reached, pd.Series(np.r_[members[:1], members[:-1]]))
+    return pd.DataFrame(
+        {
+            "step": np.arange(1, n_steps + 1, dtype="int64"),
+            "kind": kinds,
+            "members": members,
+            "overall_conversion_pct": overall.to_numpy(),
+            "step_conversion_pct": step.to_numpy(),
+            "median_seconds_from_previous": medians,
+        }
+    )
