@@ -266,19 +266,16 @@ def _shape(frame: pd.DataFrame, kinds: list[str], breakdown: str | None, grain: 
     as_float(frame, ["m"])
     if not keys:
         return _shape_one(frame, kinds)
+    # one funnel per period and/or breakdown value that has entries: every step for each, then group-wise rates
     steps = pd.DataFrame({"step": np.arange(1, len(kinds) + 1, dtype="int64")})
-    if keys:
-        entries = frame.loc[frame["step"] == 1, keys].drop_duplicates()
-        grid = entries.merge(steps, how="cross")
-    else:
-        grid = steps
-    long = grid.merge(frame, on=[*keys, "step"], how="left")
+    entries = frame.loc[frame["step"] == 1, keys].drop_duplicates()
+    long = entries.merge(steps, how="cross").merge(frame, on=[*keys, "step"], how="left")
     as_int(long, ["n"])
     long = long.rename(columns={"n": "members"}).sort_values([*keys, "step"], ignore_index=True)
     long["kind"] = long["step"].map(dict(enumerate(kinds, start=1)))
-    grouped = long.groupby(keys, dropna=False)["members"] if keys else None
-    first = grouped.transform("first") if grouped is not None else pd.Series(long["members"].iloc[0], index=long.index)
-    previous = grouped.shift(1) if grouped is not None else long["members"].shift(1)
+    grouped = long.groupby(keys, dropna=False)["members"]
+    first = grouped.transform("first")
+    previous = grouped.shift(1)
     long["overall_conversion_pct"], _ = rate_pct(long["members"], first)
     long["step_conversion_pct"], _ = rate_pct(long["members"], previous.fillna(long["members"]))
     long["median_seconds_from_previous"] = long["m"]
