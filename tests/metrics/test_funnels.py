@@ -110,6 +110,10 @@ def test_user_defined_two_step_funnel_and_errors(shop: Business) -> None:
         funnel(shop.engine, shop.account_id, "nope")
     with pytest.raises(MetricError, match="window"):
         funnel(shop.engine, shop.account_id, "checkout", window=timedelta(0))
+    # an unbounded funnel reads no time zone, yet an account that is not in the store is still named
+    for breakdown in (None, "product"):
+        with pytest.raises(MetricError, match="'biz_nope' is not in the store"):
+            funnel(shop.engine, "biz_nope", "checkout", breakdown=breakdown)
 
 
 def test_lesson_seed_funnel_and_empty_account(business: Business) -> None:

@@ -43,7 +43,7 @@ from analytics.metrics.events import (
     PURCHASE,
     event_filter,
 )
-from analytics.metrics.frames import as_float, as_int, rate_pct
+from analytics.metrics.frames import as_float, as_int, float_array, int_array, rate_pct, rate_pct_array
 from analytics.metrics.keyword_metrics import keyword_metric
 from analytics.metrics.statements import reused_statement
 from analytics.metrics.timeframe import DateLike, account_time_zone, resolve_window, to_local_date, to_utc
@@ -118,14 +118,18 @@ def funnel(
     if breakdown is not None and breakdown not in _BREAKDOWNS:
         raise MetricError(f"funnel breakdown {breakdown!r} is not one of {', '.join(_BREAKDOWNS)}")
     with engine.connect() as conn:
-        tz = account_time_zone(conn, account_id)
+        # the account's time zone places local days; an unbounded funnel without periods needs none, and then
+        # the account is only looked up (to name an unknown one) when nobody entered
+        tz: str | None = None
+        start_utc: datetime | None = None
+        end_utc: datetime | None = None
         if grain is not None:
             if start is None or end is None:
                 raise MetricError("a funnel per period (grain) needs start and end")
             tw = resolve_window(conn, account_id, start, end, grain)
-            start_utc: datetime | None = tw.start_utc
-            end_utc: datetime | None = tw.end_utc
-        else:
+            tz, start_utc, end_utc = tw.tz, tw.start_utc, tw.end_utc
+        elif start is not None or end is not None:
+            tz = account_time_zone(conn, account_id)
             start_utc = to_utc(to_local_date(start, tz, "start"), tz) if start is not None else None
             last = to_local_date(end, tz, "end") + timedelta(days=1) if end is not None else None
             end_utc = to_utc(last, tz) if last is not None else None
@@ -133,6 +137,8 @@ def funnel(
             conn.dialect.name, account_id, tuple(kinds), seconds, start_utc, end_utc, breakdown, grain, tz, medians
         )
         frame = fetch_frame(conn, stmt)
+        if tz is None and not int_array(frame["n"]).any():
+            account_time_zone(conn, account_id)  # raises MetricError for an account that is not in the store
     return _shape(frame, kinds, breakdown, grain)
 
 
@@ -160,13 +166,14 @@ def _funnel_statement(
     end_utc: datetime | None,
     breakdown: str | None,
     grain: str | None,
-    tz: str,
+    tz: str | None,
     medians: bool,
 ) -> sa.CompoundSelect:
     e = activity_events
     entry_filter = event_filter(account_id, start_utc, end_utc, [kinds[0]])
     group: list[sa.ColumnElement[object]] = []
     if grain is not None:
+        assert tz is not None, "a funnel per period reads the account's time zone"
         within = (start_utc, end_utc) if start_utc is not None and end_utc is not None else None
         group.append(bucket_index(e.c.occurred_at, grain, dialect, tz, within).label("g"))
     if breakdown is None:
@@ -262,10 +269,10 @@ def _aggregate(dialect: str, final: sa.CTE, carry: list[str], steps: int, median
 
 def _shape(frame: pd.DataFrame, kinds: list[str], breakdown: str | None, grain: str | None) -> pd.DataFrame:
     keys = (["g"] if grain is not None else []) + (["bd"] if breakdown is not None else [])
-    as_int(frame, ["step", "n"])
-    as_float(frame, ["m"])
     if not keys:
         return _shape_one(frame, kinds)
+    as_int(frame, ["step", "n"])
+    as_float(frame, ["m"])
     # one funnel per period and/or breakdown value that has entries: every step for each, then group-wise rates
     steps = pd.DataFrame({"step": np.arange(1, len(kinds) + 1, dtype="int64")})
     entries = frame.loc[frame["step"] == 1, keys].drop_duplicates()
@@ -293,25 +300,25 @@ def _shape(frame: pd.DataFrame, kinds: list[str], breakdown: str | None, grain: 
 def _shape_one(frame: pd.DataFrame, kinds: list[str]) -> pd.DataFrame:
     """:func:`_shape` for a single funnel (no period, no breakdown): at most one row per step, placed with numpy.
 
-    The keyed shaping (grid, merge, group-wise first and previous) costs several milliseconds of pandas work for
-    a handful of rows; this is the common call (dashboards, the benchmark's W4).
+    The keyed shaping (grid, merge, group-wise first and previous) and even pandas arithmetic on a three-row
+    series cost milliseconds; this is the common call (dashboards, the benchmark's W4).
     """
     n_steps = len(kinds)
-    at = frame["step"].to_numpy(dtype="int64") - 1
+    at = int_array(frame["step"]) - 1
     members = np.zeros(n_steps, dtype="int64")
-    members[at] = frame["n"].to_numpy(dtype="int64")
+    members[at] = int_array(frame["n"])
     medians = np.full(n_steps, np.nan)
-    medians[at] = frame["m"].to_numpy(dtype="float64")
-    reached = pd.Series(members)
-    overall, _ = rate_pct(reached, pd.Series(np.full(n_steps, members[0])))
-    step, _ = rate_pct(reached, pd.Series(np.r_[members[:1], members[:-1]]))
+    medians[at] = float_array(frame["m"])
+    reached = members.astype("float64")
+    overall, _ = rate_pct_array(reached, np.full(n_steps, reached[0]))
+    step, _ = rate_pct_array(reached, np.r_[reached[:1], reached[:-1]])
     return pd.DataFrame(
         {
             "step": np.arange(1, n_steps + 1, dtype="int64"),
             "kind": kinds,
             "members": members,
-            "overall_conversion_pct": overall.to_numpy(),
-            "step_conversion_pct": step.to_numpy(),
+            "overall_conversion_pct": overall,
+            "step_conversion_pct": step,
             "median_seconds_from_previous": medians,
         }
     )
