@@ -30,6 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
 from analytics.errors import MetricError
+from analytics.metrics.frames import seconds_to_timestamp
 from analytics.store.types import UTCDateTime, datetime_to_epoch_us, epoch_us_to_datetime
 
 __all__ = [
@@ -425,7 +426,13 @@ def bucket_index_to_date(index: Sequence[int] | pd.Series | np.ndarray, grain: s
     return pd.Series(days.astype("datetime64[D]").astype("datetime64[ns]"))
 
 
-def fetch_frame(conn: sa.Connection, statement: sa.Executable, columns: Sequence[str] | None = None) -> pd.DataFrame:
+def fetch_frame(
+    conn: sa.Connection,
+    statement: sa.Executable,
+    columns: Sequence[str] | None = None,
+    *,
+    instants: Sequence[str] = (),
+) -> pd.DataFrame:
     """Run ``statement`` and return its rows as a DataFrame (column names from the statement unless given).
 
     On DuckDB the frame comes from the native cursor's Arrow result (:func:`arrow_to_frame`) instead of Python
@@ -433,6 +440,10 @@ def fetch_frame(conn: sa.Connection, statement: sa.Executable, columns: Sequence
     DuckDB's own ``df()`` builds a Python object per string. Elsewhere the DB-API cursor's plain tuples are used
     (SQLAlchemy ``Row`` objects make pandas probe each row's attributes). Result type processing is skipped either
     way, so select plain numbers, strings or epoch seconds, not ``UTCDateTime``.
+
+    ``instants`` names result columns selected with :func:`fetched_instant`; they come back as UTC timestamps
+    (``datetime64[us, UTC]``). DuckDB's naive UTC timestamps are only marked UTC in Arrow, a change of type
+    metadata with no pass over the rows; epoch seconds go through :func:`frames.seconds_to_timestamp`.
     """
     result = conn.execute(statement)
     names = list(result.keys())
@@ -440,10 +451,18 @@ def fetch_frame(conn: sa.Connection, statement: sa.Executable, columns: Sequence
         with warnings.catch_warnings():  # "Arrow output on a DB-API result makes an extra copy": a columnar one
             warnings.simplefilter("ignore", UserWarning)
             table = result.cursor.to_arrow_table()
+        for name in instants:
+            position = names.index(name)
+            column = table.column(position)
+            if pa.types.is_timestamp(column.type) and column.type.tz is None:
+                table = table.set_column(position, name, column.cast(pa.timestamp("us", tz="UTC")))
         frame = arrow_to_frame(table)
     else:
         frame = pd.DataFrame.from_records(result.cursor.fetchall(), columns=names, coerce_float=False)
     result.close()
+    for name in instants:
+        if not isinstance(frame[name].dtype, pd.DatetimeTZDtype):
+            frame[name] = seconds_to_timestamp(frame[name])
     if columns is not None:
         frame.columns = list(columns)
     return frame

@@ -148,10 +148,8 @@ def activity_counts(
     with engine.connect() as conn:
         w = resolve_window(conn, account_id, start, end)
         statement = _counts_statement(conn.dialect.name, account_id, w.start_utc, w.end_utc, tuple(kinds), all_members)
-        frame = fetch_frame(conn, statement)
-    as_int(frame, [*kinds, "events"])
-    frame["last_active_at"] = seconds_to_timestamp(frame.pop("last_at"))
-    return frame  # ordered by member_id in SQL (byte order on every engine)
+        frame = fetch_frame(conn, statement, instants=("last_active_at",))
+    return as_int(frame, [*kinds, "events"])  # ordered by member_id in SQL (byte order on every engine)
 
 
 @reused_statement
@@ -166,7 +164,7 @@ def _counts_statement(
             e.c.member_id,
             *counts,
             sa.func.count().label("events"),
-            fetched_instant(sa.func.max(e.c.occurred_at), dialect).label("last_at"),
+            fetched_instant(sa.func.max(e.c.occurred_at), dialect).label("last_active_at"),
         )
         .where(event_filter(account_id, start_utc, end_utc))
         .group_by(e.c.member_id)
@@ -174,14 +172,14 @@ def _counts_statement(
     )
     if not all_members:
         outputs = [window.c[f"k{i}"].label(k) for i, k in enumerate(kinds)]
-        return sa.select(window.c.member_id, *outputs, window.c.events, window.c.last_at).order_by(
+        return sa.select(window.c.member_id, *outputs, window.c.events, window.c.last_active_at).order_by(
             sort_key(window.c.member_id, dialect)
         )
     # members without events get 0 here, so every count arrives as a plain integer column
     zeros = [sa.func.coalesce(window.c[f"k{i}"], 0).label(k) for i, k in enumerate(kinds)]
     return (
         sa.select(members.c.id.label("member_id"), *zeros, sa.func.coalesce(window.c.events, 0).label("events"))
-        .add_columns(window.c.last_at)
+        .add_columns(window.c.last_active_at)
         .select_from(members.outerjoin(window, window.c.member_id == members.c.id))
         .where(members.c.account_id == account_id)
         .order_by(sort_key(members.c.id, dialect))
