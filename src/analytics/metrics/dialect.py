@@ -173,15 +173,34 @@ def local_date(
         ]
         return sa.case(*whens, else_=exact)
     if dialect == "duckdb":
-        if tz == "UTC":
-            return sa.cast(col, sa.Date)
-        if _span(within):  # the day number by UTC-offset pieces: an ICU conversion per row costs several times more
-            return sa.cast(
-                sa.literal_column("DATE '1970-01-01'") + sa.cast(day_number(col, dialect, tz, within), sa.Integer),
-                sa.Date,
-            )
-        return sa.cast(sa.func.timezone(_zone(tz), sa.func.timezone("UTC", col)), sa.Date)
+        return sa.cast(col if tz == "UTC" else _duckdb_wall_clock(col, tz, within), sa.Date)
     return sa.cast(sa.func.timezone(_zone(tz), col), sa.Date)
+
+
+_DUCKDB_EPOCH: ColumnElement[Any] = sa.literal_column("TIMESTAMP '1970-01-01'")
+
+
+def _duckdb_wall_clock(col: Any, tz: str, within: tuple[datetime, datetime] | None) -> ColumnElement[Any]:
+    """The instant's wall-clock time in ``tz`` as a naive ``TIMESTAMP`` (DuckDB; ``col`` is a naive UTC one).
+
+    Inside ``within``, the instant is shifted by the zone's UTC offset of its piece of the span: a ``CASE`` on the
+    few transition instants and one addition, where an ICU conversion per row costs several times more. The
+    expression is kept small on purpose: DuckDB binds and optimises every node of every query, and a
+    ``CASE`` of per-piece arithmetic cost more to plan than to run at medium sizes. Others get ICU's answer.
+    """
+    exact = sa.func.timezone(_zone(tz), sa.func.timezone("UTC", col))
+    if within is None or not _span(within):
+        return exact
+    pieces = _offset_segments(tz, within[0], within[1])
+    offset: ColumnElement[Any] = sa.literal(pieces[-1][2], sa.BigInteger)
+    if len(pieces) > 1:
+        changes = [
+            (col < _instant(epoch_us_to_datetime(end), "duckdb"), sa.literal(offset_us, sa.BigInteger))
+            for _, end, offset_us in pieces[:-1]
+        ]
+        offset = sa.case(*changes, else_=offset)
+    inside = sa.and_(col >= _instant(within[0], "duckdb"), col < _instant(within[1], "duckdb"))
+    return sa.case((inside, col + sa.func.to_microseconds(offset)), else_=exact)
 
 
 def bucket_start(
@@ -297,21 +316,19 @@ def day_number(
 ) -> ColumnElement[Any]:
     """Whole days since 1970-01-01 of the instant's calendar date in ``tz`` (an integer on every engine).
 
-    ``within``: see :func:`local_date` (on SQLite and DuckDB the day is then integer arithmetic on the epoch
-    per UTC-offset piece of the span).
+    ``within``: see :func:`local_date` (on SQLite the day is then integer arithmetic on the epoch per UTC-offset
+    piece of the span; on DuckDB days are counted on the wall-clock time of :func:`_duckdb_wall_clock`).
     """
-    if dialect == "sqlite":
-        if tz == "UTC":
-            return int_div(col, _US_PER_DAY, dialect)
-        exact = sa.cast(sa.func.julianday(local_date(col, dialect, tz)) - _num(2440587.5), sa.BigInteger)
-        epoch_us: Any = sa.cast(col, sa.BigInteger)
-    else:
-        exact = sa.cast(sa.func.floor(_local_epoch_seconds(col, dialect, tz) / _num(86400)), sa.BigInteger)
-        if dialect != "duckdb" or tz == "UTC":
-            return exact
-        epoch_us = sa.func.epoch_us(col)
+    if dialect == "duckdb" and tz != "UTC":
+        return sa.func.datediff("day", _DUCKDB_EPOCH, _duckdb_wall_clock(col, tz, within))
+    if dialect != "sqlite":
+        return sa.cast(sa.func.floor(_local_epoch_seconds(col, dialect, tz) / _num(86400)), sa.BigInteger)
+    if tz == "UTC":
+        return int_div(col, _US_PER_DAY, dialect)
+    exact = sa.cast(sa.func.julianday(local_date(col, dialect, tz)) - _num(2440587.5), sa.BigInteger)
     if within is None or not _span(within):
         return exact
+    epoch_us = sa.cast(col, sa.BigInteger)
     whens = [
         (
             sa.and_(col >= _instant(start, dialect), col < _instant(end, dialect)),
@@ -354,8 +371,8 @@ def _month_index(
     exact = (year - _num(1970)) * _num(12) + month - _num(1)
     if within is None or not _span(within):
         return exact
-    if dialect == "duckdb":  # whole months since 1970-01 of the local date by UTC-offset pieces (see day_number)
-        return sa.func.datediff("month", sa.literal_column("DATE '1970-01-01'"), local_date(col, dialect, tz, within))
+    if dialect == "duckdb":  # whole months since 1970-01 of the wall-clock time, by UTC-offset pieces
+        return sa.func.datediff("month", _DUCKDB_EPOCH, _duckdb_wall_clock(col, tz, within))
     lo, hi = within
     zone = ZoneInfo(tz)
     first = lo.astimezone(zone).date().replace(day=1)
