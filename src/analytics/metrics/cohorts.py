@@ -16,7 +16,9 @@ from analytics.metrics.dialect import (
     count_distinct_in_groups,
     date_bucket_index,
     expand_range,
+    integer_keys_for_distinct,
     metric_connection,
+    next_row_by_sorted_keys,
     sort_key,
 )
 from analytics.metrics.fx import convert_amounts, load_rates
@@ -166,9 +168,11 @@ def _retention_query(
         return bucket_index(at, grain, dialect, tz, (t0, t1))
 
     signed = sa.func.coalesce(mb.joined_at, mb.created_at)
-    # the cohort of each member who joined in the period, computed once (it feeds the sizes and the segments)
+    # the cohort of each member who joined in the period, computed once (it feeds the sizes and the segments);
+    # the member's key for counting distinct members is the id or, where hashing it costs more, a row number
+    key = sa.func.row_number().over() if integer_keys_for_distinct(dialect) else mb.id
     cohort_members = (
-        sa.select(mb.id.label("member_id"), index_of(signed).label("cohort"))
+        sa.select(mb.id.label("member_id"), index_of(signed).label("cohort"), key.label("member_key"))
         .where(mb.account_id == account_id, signed >= t0, signed < t1)
         .cte("cohort_members")
         .prefix_with("MATERIALIZED")
@@ -188,10 +192,16 @@ def _retention_query(
         .where(c.account_id == account_id, c.changed_at < t1)
         .subquery("changes")
     )
-    next_b = sa.func.lead(changes.c.b).over(
-        partition_by=sort_key(changes.c.membership_id, dialect),
-        order_by=(changes.c.changed_at, sort_key(changes.c.id, dialect)),
-    )
+    # the next change of the same membership (see next_row_by_sorted_keys for the two forms)
+    membership = sort_key(changes.c.membership_id, dialect)
+    in_time = (changes.c.changed_at, sort_key(changes.c.id, dialect))
+    next_b: sa.ColumnElement[Any]
+    if next_row_by_sorted_keys(dialect):
+        in_order = (membership, *in_time)
+        same_membership = sa.func.lead(changes.c.membership_id).over(order_by=in_order) == changes.c.membership_id
+        next_b = sa.case((same_membership, sa.func.lead(changes.c.b).over(order_by=in_order)))
+    else:
+        next_b = sa.func.lead(changes.c.b).over(partition_by=membership, order_by=in_time)
     rows = sa.select(
         changes.c.member_id,
         changes.c.status,
@@ -202,7 +212,7 @@ def _retention_query(
     # One row per access segment of a cohort member still in force at some bucket end of the period,
     # materialised once (SQLite would otherwise recompute it for every candidate bucket of the range join below).
     access = (
-        sa.select(rows.c.member_id, cm.cohort, rows.c.i0, rows.c.i1)
+        sa.select(cm.member_key, cm.cohort, rows.c.i0, rows.c.i1)
         .select_from(rows.join(cohort_members, cm.member_id == rows.c.member_id))
         .where(rows.c.status.in_(ACCESS_STATUSES), rows.c.i1 >= first)
         .cte("access")
@@ -211,16 +221,16 @@ def _retention_query(
     # buckets before the cohort's own do not count: the range starts at the later of i0 and the cohort
     lo = sa.case((access.c.i0 < access.c.cohort, access.c.cohort), else_=access.c.i0)
     expanded = expand_range(
-        [access.c.member_id, access.c.cohort], access, lo, access.c.i1, dialect, (first, last)
+        [access.c.member_key, access.c.cohort], access, lo, access.c.i1, dialect, (first, last)
     ).subquery("expanded")
     # a member with two memberships giving access counts once: distinct members per (cohort, bucket)
     counts: sa.Select[Any]
     if count_distinct_in_groups(dialect):
         counts = sa.select(
-            expanded.c.cohort, expanded.c.i, sa.func.count(sa.distinct(expanded.c.member_id)).label("active")
+            expanded.c.cohort, expanded.c.i, sa.func.count(sa.distinct(expanded.c.member_key)).label("active")
         ).group_by(expanded.c.cohort, expanded.c.i)
     else:
-        pairs = sa.select(expanded.c.member_id, expanded.c.cohort, expanded.c.i).distinct().subquery("pairs")
+        pairs = sa.select(expanded.c.member_key, expanded.c.cohort, expanded.c.i).distinct().subquery("pairs")
         counts = sa.select(pairs.c.cohort, pairs.c.i, sa.func.count().label("active")).group_by(
             pairs.c.cohort, pairs.c.i
         )
