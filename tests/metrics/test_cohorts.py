@@ -56,3 +56,32 @@ def test_signup_retention(shared_store: sa.Engine, new_account: str) -> None:
     # A period without signups has no cohorts.
     empty = run(shared_store, "signup_retention", account, "2025-01-01", "2025-02-28")
     assert empty.empty
+
+
+def test_signup_retention_reads_each_months_last_change(shared_store: sa.Engine, new_account: str) -> None:
+    # One January cohort of four, with access read at each month's end:
+    # m1 active Jan 10, canceled Feb 10 and active again Feb 20 (the same month): access at every month's end.
+    # m2 has two memberships: ms2a Jan 15 → canceled Mar 5, ms2b Feb 1 → still active; counted once in February.
+    # m3 and m4 each have two changes at the same instant on Feb 28 (ties are read in id order): m3 ends
+    # February active (expires Mar 3), m4 ends February canceled.
+    # → Jan 4/4, Feb 3/4 (m1, m2, m3), Mar 2/4 (m1, m2).
+    feb28 = "2024-02-28T12:00"
+    account = (
+        Business(new_account)
+        .member("m1", "2024-01-10")
+        .member("m2", "2024-01-15")
+        .member("m3", "2024-01-12")
+        .member("m4", "2024-01-20")
+        .history("m1", "ms1", ("2024-01-10", "active", 1), ("2024-02-10", "canceled", 1), ("2024-02-20", "active", 1))
+        .history("m2", "ms2a", ("2024-01-15", "active", 1), ("2024-03-05", "canceled", 1))
+        .history("m2", "ms2b", ("2024-02-01", "active", 1))
+        .history("m3", "ms3", ("2024-01-12", "active", 1), (feb28, "canceled", 1), (feb28, "active", 1),
+                 ("2024-03-03", "expired", 1))
+        .history("m4", "ms4", ("2024-01-20", "active", 1), (feb28, "active", 1), (feb28, "canceled", 1))
+        .load(shared_store)
+    )  # fmt: skip
+    retention = run(shared_store, "signup_retention", account, "2024-01-01", "2024-03-31")
+    assert days(retention, "cohort") == ["2024-01-01"] * 3
+    assert col(retention, "cohort_size") == [4, 4, 4]
+    assert col(retention, "active") == [4, 3, 2]
+    assert col(retention, "retention_pct") == [100.0, 75.0, 50.0]

@@ -18,7 +18,7 @@ from analytics.metrics.dialect import (
     expand_range,
     integer_keys_for_distinct,
     metric_connection,
-    next_row_by_sorted_keys,
+    segments_by_bucket_ends,
     sort_key,
 )
 from analytics.metrics.fx import convert_amounts, load_rates
@@ -192,22 +192,7 @@ def _retention_query(
         .where(c.account_id == account_id, c.changed_at < t1)
         .subquery("changes")
     )
-    # the next change of the same membership (see next_row_by_sorted_keys for the two forms)
-    membership = sort_key(changes.c.membership_id, dialect)
-    in_time = (changes.c.changed_at, sort_key(changes.c.id, dialect))
-    next_b: sa.ColumnElement[Any]
-    if next_row_by_sorted_keys(dialect):
-        in_order = (membership, *in_time)
-        same_membership = sa.func.lead(changes.c.membership_id).over(order_by=in_order) == changes.c.membership_id
-        next_b = sa.case((same_membership, sa.func.lead(changes.c.b).over(order_by=in_order)))
-    else:
-        next_b = sa.func.lead(changes.c.b).over(partition_by=membership, order_by=in_time)
-    rows = sa.select(
-        changes.c.member_id,
-        changes.c.status,
-        changes.c.b.label("i0"),
-        sa.func.coalesce(next_b, last + 1).label("i1"),
-    ).cte("segments")
+    rows = _segments(dialect, changes, last)
     cm = cohort_members.c
     # One row per access segment of a cohort member still in force at some bucket end of the period,
     # materialised once (SQLite would otherwise recompute it for every candidate bucket of the range join below).
@@ -236,3 +221,43 @@ def _retention_query(
         )
     sizes = sa.select(cm.cohort, sa.literal(-1).label("i"), sa.func.count().label("active")).group_by(cm.cohort)
     return sa.union_all(counts, sizes)
+
+
+def _segments(dialect: str, changes: sa.Subquery, last: int) -> sa.CTE:
+    """Access segments ``(member_id, status, i0, i1)``: the status is in force at the end of buckets i0 … i1 − 1.
+
+    A change lasts until the membership's next change; ``i1`` is that change's bucket (``last + 1`` if none).
+    Where :func:`dialect.segments_by_bucket_ends` holds, the same segments come from the bucket ends instead:
+    the status at the end of a bucket with changes is its last change's, and it lasts until the membership's next
+    bucket with a change (a grouping and a join of at most one row per membership and bucket, not a sort of every
+    change).
+    """
+    ch = changes.c
+    if not segments_by_bucket_ends(dialect):
+        next_b = sa.func.lead(ch.b).over(
+            partition_by=sort_key(ch.membership_id, dialect), order_by=(ch.changed_at, sort_key(ch.id, dialect))
+        )
+        return sa.select(ch.member_id, ch.status, ch.b.label("i0"), sa.func.coalesce(next_b, last + 1).label("i1")).cte(
+            "segments"
+        )
+    last_change = sa.func.arg_max(ch.status, sa.tuple_(ch.changed_at, ch.id))  # latest by (time, id)
+    ends = (
+        sa.select(ch.membership_id, ch.member_id, ch.b, last_change.label("status"))
+        .group_by(ch.membership_id, ch.member_id, ch.b)
+        .cte("bucket_ends")
+        .prefix_with("MATERIALIZED")
+    )
+    here, later = ends.alias("here"), ends.alias("later")
+    following = sa.and_(later.c.membership_id == here.c.membership_id, later.c.b > here.c.b)
+    return (
+        sa.select(
+            here.c.member_id,
+            here.c.status,
+            here.c.b.label("i0"),
+            sa.func.coalesce(sa.func.min(later.c.b), last + 1).label("i1"),
+        )
+        .select_from(here.outerjoin(later, following))
+        .where(here.c.status.in_(ACCESS_STATUSES))  # only access segments are read
+        .group_by(here.c.membership_id, here.c.member_id, here.c.status, here.c.b)
+        .cte("segments")
+    )
