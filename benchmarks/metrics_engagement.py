@@ -425,38 +425,35 @@ def report() -> None:
         "",
         "What DuckDB still pays at large is the string member ids (Whop's `mber_…`, 16 characters) that the "
         "anchors do not have: their events carry dense integer member ids. W4's three scans decompress and hash "
-        "those strings. The optimize rewrite now stores `activity_events.member_id` uncompressed (the schema asks "
+        "those strings. The optimize rewrite stores `activity_events.member_id` uncompressed (the schema asks "
         "DuckDB for it): the same W4 SQL took 1.18 s over FSST-compressed ids and 0.79 s over uncompressed ones on "
-        "copies of the large events, and W4 went from 2.0× to about 1.4–1.6× of the anchor re-run beside it "
-        "(the anchor itself varied from 0.55 to 0.94 s between runs on this machine). An earlier measurement put "
-        "dense integer ids at the anchor's own time (412 ms against 402 ms). W2 is at about 1.6×: grouping the "
-        "1.7M events of its 30 days by the string member id takes ~80 ms of DuckDB's ~86 ms, against ~60 ms for "
-        "the anchor's whole query on integer ids; the rest of ours (fetching 200,000 rows into pandas, marking "
-        "times UTC) is now ~10 ms. Closing that needs integer member keys in the event log (every writer), not a "
-        "different query.",
+        "copies of the large events. The large rows were re-measured on a store rebuilt in the latest session "
+        "(load 543 s, optimize 254 s): W2 and W4 are both at 1.54× of the anchor re-run beside them (they were "
+        "1.59× and 1.38× on the store and day of an earlier session; old and new code alternating on today's store "
+        "gave the same W4, 0.62–0.67 s). The query is not the difference: the anchors' own W4 SQL, pointed at our "
+        "large events, took 645 ms, as ours did (646 ms), against 433 ms on their integer ids. W2 groups the 1.7M "
+        "events of its 30 days by the string member id (53 ms of the query; by a 64-bit hash of it, 41 ms, but "
+        "getting the ids back costs the difference again). Closing that needs integer member keys in the event log "
+        "(every writer), not a different query.",
         "",
         "Medium DuckDB figures are 10–50 ms, where fixed costs per call count. Statement building, cache-key walks "
         "and compilation (1–10 ms per call before) are gone: metric statements are reused per distinct arguments "
-        "(`analytics.metrics.statements`). At medium W2 the query itself is no longer the gap: run side by side "
-        "in one process, our SQL and the anchor's took the same time (8–13 ms, both to Arrow), and a copy of the "
-        "events with dense integer member ids grouped no faster than the string ids (4.4 against 4.5 ms) — "
-        "integer keys pay off at large only (there they halve the grouping: ~60 against ~120 ms). What W2 adds is "
-        "the product's per-call work, ~4–5 ms: the account-settings round trip (0.6–1.5 ms; it gives the time "
-        "zone the window's bounds need), Arrow to a typed pandas frame (~1.4 ms), marking times UTC (~0.9 ms), "
-        "closing the transaction (~0.3 ms). A single row's ratio moves by ±0.2 between back-to-back runs, and "
-        "more between hours: within one hour of this session the large W2 anchor ran 81–110 ms.",
-        "",
-        "W4 at medium: after the funnel query (~37 ms on DuckDB), shaping its three rows into the result took "
-        "~5 ms of pandas (a grid merge, sorting, group-wise first and previous). A single funnel (no period, no "
-        "breakdown) is now placed with numpy, giving the same frame. Old and new code alternating with the anchor "
-        "(median of 7 warm runs, three rounds): ours 53.5–55.9 → 46.9–49.8 ms, the anchor 26.9–34.5 ms. The "
-        "medium DuckDB rows were re-measured on a slower day of this machine (the anchors re-run beside them took "
-        "8.7 and 29.6 ms against 7 and 22 ms before), so their seconds are higher than the earlier rows' while "
-        "the ratio to the anchor re-run beside them is what to compare.",
+        "(`analytics.metrics.statements`). At medium the query itself is not the gap: the anchors' W4 SQL run on "
+        "our medium events took as long as ours (34–44 ms, alternating in one process), and W2's query is within "
+        "about 20 % of theirs. What the product adds is per-call work, now trimmed: rates are computed on numpy arrays "
+        "(`rate_pct` took ~1.1 ms of pandas arithmetic on a three-row funnel, now ~0.2 ms), a single funnel is "
+        "shaped without pandas arithmetic (2.8 → 0.6 ms), an unbounded funnel does not read the account's time "
+        "zone (it looks the account up only to name an unknown one when nobody entered), and DuckDB's naive UTC "
+        "timestamps are marked UTC in Arrow instead of converted in pandas (`fetch_frame(instants=…)`, ~0.6 ms on "
+        "W2). Old and new code alternating with the anchor (median of 7 warm runs, fresh processes, three rounds): "
+        "W4 44.4–46.9 → 41.5–42.8 ms (anchor 31–34), W2 15.1–17.3 → 14.6–15.2 ms (anchor 9.4–10.1). The rows "
+        "below were measured later on a quieter machine: W2 1.35×, W4 1.37× of the anchor re-run beside them. A "
+        "single row's ratio moves by ±0.2 between back-to-back runs, and more between hours.",
         "",
         "† carried over from the committed results: measured in an earlier session on the same kind of machine, "
         "with the code of then "
-        "(those stores were not rebuilt here; SQLite and PostgreSQL stores were optimized the same way then).",
+        "(those stores were not rebuilt here; SQLite and PostgreSQL stores were optimized the same way then). The "
+        "DuckDB rows, medium and large, are from the latest session.",
         "",
         "| size | workload | engine | ours s | ours peak RSS MiB | anchor s (published) | ratio | anchor s (re-run now)"
         " | anchor RSS MiB (now) | ratio now | ≤ 1.5× now | load avg | checks (equal on every engine) |",
