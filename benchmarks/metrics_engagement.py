@@ -450,13 +450,12 @@ def report() -> None:
         "below were measured later on a quieter machine: W2 1.35×, W4 1.37× of the anchor re-run beside them. A "
         "single row's ratio moves by ±0.2 between back-to-back runs, and more between hours.",
         "",
-        "† carried over from the committed results: measured in an earlier session on the same kind of machine, "
-        "with the code of then "
-        "(those stores were not rebuilt here; SQLite and PostgreSQL stores were optimized the same way then). The "
-        "DuckDB rows and the medium SQLite and PostgreSQL rows are from the latest session. Its medium backfill on "
-        "SQLite and PostgreSQL (5.2 and 5.8 s) is slower than the earlier session's 4.0 and 4.4 s; old and new code "
-        "alternating on the same SQLite store gave the same time (5.1–5.3 s), so that is the day and the machine, "
-        "not the code.",
+        "† marks a row carried over from the committed results (measured in an earlier session with the code of "
+        "then). In the latest session every row was re-measured, the large ones on stores rebuilt then (load "
+        "543–616 s per engine). Backfill against the earlier session: medium SQLite and PostgreSQL 5.2 and 5.8 s "
+        "(4.0 and 4.4 s then), large SQLite 133 s (169 s), PostgreSQL 121 s (105 s), DuckDB 7.5 s (5.9 s); old and "
+        "new code alternating on the same stores gave the same times (medium SQLite 5.1–5.3 s, large DuckDB 7.3 s), "
+        "so the differences are the day and the machine, not the code.",
         "",
         "| size | workload | engine | ours s | ours peak RSS MiB | anchor s (published) | ratio | anchor s (re-run now)"
         " | anchor RSS MiB (now) | ratio now | ≤ 1.5× now | load avg | checks (equal on every engine) |",

@@ -416,9 +416,9 @@ def render(results: dict[str, Any]) -> str:
         "more than the anchors' one start and end per membership, and the ids are strings) and the product's "
         "per-call work (the account-settings round trip, ~1.5 ms with the connection, gives the time zone).",
         "",
-        "The large rows were re-measured on a large DuckDB store rebuilt in the latest session (W1 0.6×, W3 1.1×); "
-        "the large SQLite and PostgreSQL rows are from an earlier session's stores and code (they take ~15 minutes "
-        "each to build).",
+        "Every row was re-measured in the latest session, the large ones on stores rebuilt then (DuckDB W1 0.6×, "
+        "W3 1.1× of the anchor re-run beside it), with the anchors' W1/W3 tables (creators, members, memberships) "
+        "loaded on each engine and re-run beside ours.",
         "",
         f"Machine: {results.get('machine', {})}.",
         "",
