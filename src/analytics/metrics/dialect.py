@@ -307,11 +307,10 @@ def _epoch(col: Any, dialect: str) -> ColumnElement[Any]:
 
 
 def _local_epoch_seconds(col: Any, dialect: str, tz: str) -> ColumnElement[Any]:
-    """Seconds since 1970 of the instant's wall-clock time in ``tz`` (PostgreSQL and DuckDB only)."""
+    """Seconds since 1970 of the instant's wall-clock time in ``tz`` (PostgreSQL; DuckDB in UTC only, other zones
+    use :func:`_duckdb_wall_clock`)."""
     if tz == "UTC":
         return _epoch(col, dialect)
-    if dialect == "duckdb":
-        return sa.func.epoch(sa.func.timezone(_zone(tz), sa.func.timezone("UTC", col)))
     return sa.extract("epoch", sa.func.timezone(_zone(tz), col))
 
 
@@ -369,25 +368,22 @@ def _month_index(
 
     With ``within``, instants of the span avoid the per-row time-zone conversion and date formatting, which cost more
     than the rest of a query on SQLite and DuckDB: SQLite compares them with the months' first instants (a balanced
-    tree of comparisons); DuckDB counts months on their local date from :func:`local_date`, which shifts them by the
-    zone's UTC offset of their piece of the span (a few pieces: one per daylight-saving change).
+    tree of comparisons); DuckDB counts months (``datediff``) on the wall-clock time of :func:`_duckdb_wall_clock`,
+    which shifts instants by the zone's UTC offset of their piece of the span (one piece per daylight-saving change).
     """
+    if dialect == "duckdb":  # a naive TIMESTAMP holding UTC
+        return sa.func.datediff("month", _DUCKDB_EPOCH, col if tz == "UTC" else _duckdb_wall_clock(col, tz, within))
     if dialect == "sqlite":
         day = local_date(col, dialect, tz)
         year = sa.cast(sa.func.substr(day, _num(1), _num(4)), sa.Integer)
         month = sa.cast(sa.func.substr(day, _num(6), _num(2)), sa.Integer)
-    else:
-        if dialect == "duckdb":  # a naive TIMESTAMP holding UTC
-            local = col if tz == "UTC" else sa.func.timezone(_zone(tz), sa.func.timezone("UTC", col))
-        else:  # timestamptz: extract() would use the session time zone, so always convert explicitly
-            local = sa.func.timezone(_zone(tz), col)
+    else:  # timestamptz: extract() would use the session time zone, so always convert explicitly
+        local = sa.func.timezone(_zone(tz), col)
         year = sa.cast(sa.extract("year", local), sa.Integer)
         month = sa.cast(sa.extract("month", local), sa.Integer)
     exact = (year - _num(1970)) * _num(12) + month - _num(1)
     if within is None or not _span(within):
         return exact
-    if dialect == "duckdb":  # whole months since 1970-01 of the wall-clock time, by UTC-offset pieces
-        return sa.func.datediff("month", _DUCKDB_EPOCH, _duckdb_wall_clock(col, tz, within))
     lo, hi = within
     zone = ZoneInfo(tz)
     first = lo.astimezone(zone).date().replace(day=1)
