@@ -106,8 +106,13 @@ def parquet_cache(size: str) -> Path:
 
 def _native(frame: pd.DataFrame, table: sa.Table, engine: str) -> pd.DataFrame:
     """The table's columns in the representation each engine stores (see analytics.store.types)."""
+    from analytics.store.keys import DERIVED_KEY, member_keys
+
     out = pd.DataFrame(index=frame.index)
     for column in table.c:
+        if DERIVED_KEY in column.info:  # member_key, from the member id (what the import path does)
+            out[column.name] = member_keys(frame[column.info[DERIVED_KEY]])
+            continue
         if column.name not in frame.columns:
             continue
         values = frame[column.name]

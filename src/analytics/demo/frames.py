@@ -18,6 +18,7 @@ import numpy.typing as npt
 import pandas as pd
 import sqlalchemy as sa
 
+from analytics.store.keys import DERIVED_KEY
 from analytics.store.schema import metadata
 from analytics.store.types import ExactDecimal, JSONType, UTCDateTime
 
@@ -68,7 +69,7 @@ def _column(column: sa.Column[Any], values: Any, n: int) -> Any:
 
 
 def store_frame(table: str, data: Mapping[str, Any], *, required: Sequence[str] = ()) -> pd.DataFrame:
-    """A DataFrame for ``table`` with every schema column, typed as the import format expects.
+    """A DataFrame for ``table`` with every importable schema column, typed as the import format expects.
 
     ``data`` maps column names to equal-length arrays or lists; absent columns become null. Unknown names are
     a programming error (the generator must speak the schema exactly).
@@ -83,6 +84,8 @@ def store_frame(table: str, data: Mapping[str, Any], *, required: Sequence[str] 
     n = lengths.pop() if lengths else 0
     columns: dict[str, Any] = {}
     for column in schema.c:
+        if DERIVED_KEY in column.info:  # member_key: the import derives it from the member id
+            continue
         if column.name in data:
             columns[column.name] = _column(column, data[column.name], n)
         elif isinstance(column.type, UTCDateTime):

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from analytics.errors import ImportFileError
 from analytics.store.enums import ENUMS
+from analytics.store.keys import DERIVED_KEY
 from analytics.store.money import CURRENCY_EXPONENTS
 from analytics.store.schema import metadata
 from analytics.store.types import ExactDecimal, UTCDateTime
@@ -125,6 +126,11 @@ class TableSpec:
         )
 
     @property
+    def derived(self) -> dict[str, str]:
+        """Columns the import computes instead of reading (``member_key`` ← its id column), name → source."""
+        return {c.name: c.info[DERIVED_KEY] for c in self.table.c if DERIVED_KEY in c.info}
+
+    @property
     def newer_column(self) -> str | None:
         """The column that protects newer rows from older re-imports (``updated_at``), if any."""
         return "updated_at" if "updated_at" in self.table.c else None
@@ -187,6 +193,8 @@ def _describe(table: sa.Table, column: sa.Column[Any], kind: str) -> str:
 def _build(table: sa.Table) -> TableSpec:
     columns = []
     for column in table.c:
+        if DERIVED_KEY in column.info:  # computed from another column of the row, never read from a file
+            continue
         kind = _kind(table.name, column)
         default = _server_default(column, kind)
         if kind == "enum":

@@ -34,6 +34,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from analytics.sources.import_spec import TableSpec
+from analytics.store.keys import member_keys
 from analytics.store.upsert import upsert_rows
 
 __all__ = ["RowWriter", "writer_for"]
@@ -55,6 +56,11 @@ def _upsert(insert: Any, table: sa.Table, columns: Sequence[str], key: Sequence[
     return insert.on_conflict_do_update(
         index_elements=list(key), set_={c: insert.excluded[c] for c in update}, where=where
     )
+
+
+def _kinds(spec: TableSpec) -> dict[str, str]:
+    """Column → import kind, with the derived keys (``member_key``) as integers."""
+    return {**{c.name: c.type for c in spec.columns}, **{name: "integer" for name in spec.derived}}
 
 
 def _nulls_to_none(values: list[Any], missing: np.ndarray) -> list[Any]:
@@ -85,7 +91,7 @@ def _sqlite_writer(conn: sa.Connection, spec: TableSpec, columns: Sequence[str])
     insert = sqlite.insert(table).values({c: sa.bindparam(c, type_=table.c[c].type) for c in columns})
     compiled = _upsert(insert, table, columns, spec.key, spec.newer_column).compile(dialect=conn.dialect)
     order = list(compiled.positiontup or ())
-    kinds = {c.name: c.type for c in spec.columns}
+    kinds = _kinds(spec)
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
 
     def write(frame: pd.DataFrame) -> int:
@@ -132,7 +138,7 @@ def _postgres_writer(conn: sa.Connection, spec: TableSpec, columns: Sequence[str
     from psycopg import sql
 
     table = spec.table
-    kinds = {c.name: c.type for c in spec.columns}
+    kinds = _kinds(spec)
 
     def write(frame: pd.DataFrame) -> int:
         if frame.empty:
@@ -167,7 +173,7 @@ def _postgres_writer(conn: sa.Connection, spec: TableSpec, columns: Sequence[str
 
 def _duckdb_writer(conn: sa.Connection, spec: TableSpec, columns: Sequence[str]) -> RowWriter:
     table = spec.table
-    kinds = {c.name: c.type for c in spec.columns}
+    kinds = _kinds(spec)
     raw = conn.connection.driver_connection
 
     def write(frame: pd.DataFrame) -> int:
@@ -205,7 +211,7 @@ def _python_value(value: Any, kind: str) -> Any:
 
 
 def _generic_writer(conn: sa.Connection, spec: TableSpec, columns: Sequence[str]) -> RowWriter:
-    kinds = {c.name: c.type for c in spec.columns}
+    kinds = _kinds(spec)
 
     def write(frame: pd.DataFrame) -> int:
         if frame.empty:
@@ -237,4 +243,15 @@ def writer_for(conn: sa.Connection, spec: TableSpec, columns: Sequence[str], *, 
     factory = _WRITERS.get(conn.dialect.name) if fast else None
     if conn.dialect.name == "postgresql" and conn.dialect.driver != "psycopg":
         factory = None
-    return (factory or _generic_writer)(conn, spec, list(columns))
+    # keys derived from an id column (member_key): computed here for the bulk writers; upsert_rows gets them
+    # from the column default
+    derived = {name: source for name, source in spec.derived.items() if source in columns}
+    if factory is None or not derived:
+        return (factory or _generic_writer)(conn, spec, list(columns))
+    write_all = factory(conn, spec, [*columns, *derived])
+
+    def write(frame: pd.DataFrame) -> int:
+        keys = {name: member_keys(frame[source]) for name, source in derived.items()}
+        return write_all(frame.assign(**keys))
+
+    return write

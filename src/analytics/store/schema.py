@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.schema import CreateColumn
 
+from analytics.store.keys import DERIVED_KEY, key_default
 from analytics.store.types import ExactDecimal, JSONType, UTCDateTime
 
 __all__ = ["DOMAIN_TABLES", "DUCKDB_COMPRESSION", "metadata"]
@@ -56,6 +57,22 @@ Currency = sa.String(3)
 
 def _ts(name: str, nullable: bool = True, comment: str | None = None) -> sa.Column[object]:
     return sa.Column(name, UTCDateTime(), nullable=nullable, comment=comment)
+
+
+def _member_key(source: str) -> sa.Column[object]:
+    """``member_key``: the integer key of the row's member id (:mod:`analytics.store.keys`), filled by every writer.
+
+    Core inserts get it from the column default; imports and bulk loads derive it (``info[DERIVED_KEY]`` names the
+    id column it comes from), so no file or API payload carries it.
+    """
+    return sa.Column(
+        "member_key",
+        sa.BigInteger,
+        nullable=False,
+        default=key_default(source),
+        info={DERIVED_KEY: source},
+        comment=f"integer key of {source}: first 15 hex digits of md5({source}) (analytics.store.keys)",
+    )
 
 
 def _scoped(name: str, *columns: sa.Column[object] | sa.Index | sa.Constraint, comment: str) -> sa.Table:
@@ -129,7 +146,9 @@ members = _scoped(
     sa.Column("usd_total_spent_minor", Money),
     _ts("created_at"),
     _ts("updated_at"),
+    _member_key("id"),
     sa.Index(None, "account_id", "user_id"),
+    sa.Index(None, "account_id", "member_key", unique=True),  # two members never share a key (analytics.store.keys)
     comment="Whop members: one buyer's relationship with the account.",
 )
 
@@ -333,6 +352,7 @@ activity_events = _scoped(
     sa.Column("object_id", Str, comment="the lesson, post, channel or page the event is about"),
     sa.Column("channel", sa.String(32), comment="whop_chat | forum | course | whatsapp | web | …"),
     sa.Column("properties", JSONType),
+    _member_key("member_id"),  # DuckDB's engagement metrics and funnels group and join by it
     sa.Index(None, "account_id", "occurred_at", "kind", "member_id"),
     sa.Index(None, "account_id", "member_id", "occurred_at"),
     sa.Index(None, "account_id", "kind", "member_id", "occurred_at"),  # funnels: first event of a kind per member

@@ -8,6 +8,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from analytics.store.keys import DERIVED_KEY
+
 __all__ = ["upsert_rows"]
 
 
@@ -39,6 +41,8 @@ def upsert_rows(
     key_cols = list(key) if key is not None else [c.name for c in table.primary_key.columns]
     present = list(batch[0].keys())
     update_cols = [c for c in (update if update is not None else present) if c not in key_cols]
+    # a key derived from an updated id column (member_key, filled by its column default) is updated with it
+    update_cols += [c.name for c in table.c if c.info.get(DERIVED_KEY) in update_cols and c.name not in update_cols]
     dialect = conn.dialect.name
     if dialect == "sqlite":
         stmt: Any = sqlite.insert(table)
