@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from analytics.errors import MetricError
-from analytics.metrics.dialect import bucket_index, day_number, epoch_bucket, fetch_frame
+from analytics.metrics.dialect import bucket_index, day_number, epoch_bucket, fetch_frame, member_column
 from analytics.metrics.engagement import member_join_time
 from analytics.metrics.events import event_filter
 from analytics.metrics.frames import as_int
@@ -80,8 +80,9 @@ def active_members(
             "bucket"
         )
         keys: list[sa.ColumnElement[object]] = [bucket] if column is None else [bucket, column]
+        member = member_column(activity_events, conn.dialect.name)  # distinct ids = distinct keys
         stmt = (
-            sa.select(*keys, sa.func.count(sa.distinct(activity_events.c.member_id)).label("active_members"))
+            sa.select(*keys, sa.func.count(sa.distinct(member)).label("active_members"))
             .where(event_filter(account_id, window.start_utc, window.end_utc, kinds))
             .group_by(*keys)
         )

@@ -16,7 +16,7 @@ from analytics.metrics.dialect import (
     count_distinct_in_groups,
     date_bucket_index,
     expand_range,
-    integer_keys_for_distinct,
+    member_column,
     metric_connection,
     segments_by_bucket_ends,
     sort_key,
@@ -169,8 +169,8 @@ def _retention_query(
 
     signed = sa.func.coalesce(mb.joined_at, mb.created_at)
     # the cohort of each member who joined in the period, computed once (it feeds the sizes and the segments);
-    # the member's key for counting distinct members is the id or, where hashing it costs more, a row number
-    key = sa.func.row_number().over() if integer_keys_for_distinct(dialect) else mb.id
+    # the member's key for counting distinct members: the id, or its integer key where hashing that is cheaper
+    key = member_column(members, dialect)
     cohort_members = (
         sa.select(mb.id.label("member_id"), index_of(signed).label("cohort"), key.label("member_key"))
         .where(mb.account_id == account_id, signed >= t0, signed < t1)

@@ -51,7 +51,9 @@ __all__ = [
     "expand_range",
     "fetch_frame",
     "int_div",
+    "integer_member_keys",
     "local_date",
+    "member_column",
     "metric_connection",
     "sort_key",
     "to_dates",
@@ -269,11 +271,28 @@ def segments_by_bucket_ends(dialect: str) -> bool:
     return dialect == "duckdb"
 
 
-def integer_keys_for_distinct(dialect: str) -> bool:
-    """Whether distinct (member, bucket) pairs are faster keyed by a ``row_number()`` of the member than by its
-    string id (DuckDB hashes a few bytes instead of a 16-character id: about 10 % of signup retention); SQLite's
-    ``count(DISTINCT …)`` gains nothing from it and pays for the numbering."""
+def integer_member_keys(dialect: str) -> bool:
+    """Whether metrics group and join ``activity_events`` and ``members`` by ``member_key`` (an integer derived from
+    the member id, :mod:`analytics.store.keys`) rather than by ``member_id``.
+
+    DuckDB: a 16-character id is not stored inline and every id shares the 4-byte prefix ``mber`` its comparisons
+    start with, so hashing and comparing ids follows a pointer per row (the 3-step funnel over the large event log
+    spent a third of its time there; signup retention's distinct (member, month) pairs used a row number for the
+    same reason). SQLite and PostgreSQL keep the ids: their event indexes, which the funnels' per-member lookups
+    use, are on ``member_id``.
+    """
     return dialect == "duckdb"
+
+
+def member_column(table: Any, dialect: str) -> ColumnElement[Any]:
+    """The column a metric groups or joins ``table`` (``activity_events`` or ``members``) by on this engine.
+
+    ``member_key`` where :func:`integer_member_keys` holds, else the member id (``member_id``, or ``id`` of
+    ``members``).
+    """
+    if integer_member_keys(dialect):
+        return table.c.member_key
+    return table.c.member_id if "member_id" in table.c else table.c.id
 
 
 def to_dates(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:

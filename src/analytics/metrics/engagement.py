@@ -30,6 +30,7 @@ from analytics.metrics.dialect import (
     epoch_seconds,
     fetch_frame,
     fetched_instant,
+    member_column,
     sort_key,
 )
 from analytics.metrics.events import LESSON_COMPLETE, LOGIN, MESSAGE, event_filter
@@ -159,28 +160,33 @@ def _counts_statement(
     e = activity_events
     # count(*) FILTER: an integer on every engine (DuckDB's sum of a CASE is a 128-bit HUGEINT, fetched as decimals)
     counts = [sa.func.count().filter(e.c.kind == k).label(f"k{i}") for i, k in enumerate(kinds)]
+    member = member_column(e, dialect)  # the member id, or its integer key where that is faster
+    # without the members table, the id comes from the events (any of a key's rows: they share one id)
+    ids = [sa.func.any_value(e.c.member_id).label("member_id")] if not all_members and member.key != "member_id" else []
     window = (
         sa.select(
-            e.c.member_id,
+            member.label("member"),
+            *ids,
             *counts,
             sa.func.count().label("events"),
             fetched_instant(sa.func.max(e.c.occurred_at), dialect).label("last_active_at"),
         )
         .where(event_filter(account_id, start_utc, end_utc))
-        .group_by(e.c.member_id)
+        .group_by(member)
         .subquery("w")
     )
     if not all_members:
         outputs = [window.c[f"k{i}"].label(k) for i, k in enumerate(kinds)]
-        return sa.select(window.c.member_id, *outputs, window.c.events, window.c.last_active_at).order_by(
-            sort_key(window.c.member_id, dialect)
+        member_id = window.c.member_id if ids else window.c.member
+        return sa.select(member_id.label("member_id"), *outputs, window.c.events, window.c.last_active_at).order_by(
+            sort_key(member_id, dialect)
         )
     # members without events get 0 here, so every count arrives as a plain integer column
     zeros = [sa.func.coalesce(window.c[f"k{i}"], 0).label(k) for i, k in enumerate(kinds)]
     return (
         sa.select(members.c.id.label("member_id"), *zeros, sa.func.coalesce(window.c.events, 0).label("events"))
         .add_columns(window.c.last_active_at)
-        .select_from(members.outerjoin(window, window.c.member_id == members.c.id))
+        .select_from(members.outerjoin(window, window.c.member == member_column(members, dialect)))
         .where(members.c.account_id == account_id)
         .order_by(sort_key(members.c.id, dialect))
     )
@@ -268,21 +274,23 @@ def engagement_scores(
         count_start = as_of_utc - timedelta(days=w.count_window_days)
         e = activity_events
         in_count = e.c.occurred_at >= count_start
+        member = member_column(e, conn.dialect.name)
         recent = (
             sa.select(
-                e.c.member_id,
+                member.label("member"),
                 sa.func.count().filter(sa.and_(in_count, e.c.kind == MESSAGE)).label("messages"),
                 sa.func.count().filter(sa.and_(in_count, e.c.kind == LOGIN)).label("logins"),
                 epoch_seconds(sa.func.max(e.c.occurred_at), conn.dialect.name).label("last_s"),
             )
             .where(event_filter(account_id, as_of_utc - timedelta(days=window_days), as_of_utc))
-            .group_by(e.c.member_id)
+            .group_by(member)
             .subquery("recent")
         )
         joined = member_join_time()
+        on_member = recent.c.member == member_column(members, conn.dialect.name)
         stmt = (
             sa.select(members.c.id.label("member_id"), recent.c.messages, recent.c.logins, recent.c.last_s)
-            .select_from(members.outerjoin(recent, recent.c.member_id == members.c.id))
+            .select_from(members.outerjoin(recent, on_member))
             .where(members.c.account_id == account_id, sa.or_(joined.is_(None), joined < as_of_utc))
         )
         frame = as_int(fetch_frame(conn, stmt), ["messages", "logins"])

@@ -33,6 +33,7 @@ from analytics.metrics.dialect import (
     correlated_lookups,
     epoch_seconds,
     fetch_frame,
+    member_column,
 )
 from analytics.metrics.events import (
     CHECKOUT_START,
@@ -176,18 +177,19 @@ def _funnel_statement(
         assert tz is not None, "a funnel per period reads the account's time zone"
         within = (start_utc, end_utc) if start_utc is not None and end_utc is not None else None
         group.append(bucket_index(e.c.occurred_at, grain, dialect, tz, within).label("g"))
+    member = member_column(e, dialect)  # the member id, or its integer key where that is faster
     if breakdown is None:
         s1 = (
-            sa.select(e.c.member_id, *group, sa.func.min(e.c.occurred_at).label("t1"))
+            sa.select(member.label("member"), *group, sa.func.min(e.c.occurred_at).label("t1"))
             .where(entry_filter)
-            .group_by(e.c.member_id, *group)
+            .group_by(member, *group)
             .cte("s1")
         )
     else:
-        order = sa.func.row_number().over(partition_by=[e.c.member_id, *group], order_by=[e.c.occurred_at, e.c.id])
+        order = sa.func.row_number().over(partition_by=[member, *group], order_by=[e.c.occurred_at, e.c.id])
         ranked = (
             sa.select(
-                e.c.member_id,
+                member.label("member"),
                 *group,
                 e.c.occurred_at.label("t1"),
                 e.c[_BREAKDOWNS[breakdown]].label("bd"),
@@ -197,12 +199,12 @@ def _funnel_statement(
             .subquery("ranked")
         )
         keep = [ranked.c.g] if grain is not None else []
-        s1 = sa.select(ranked.c.member_id, *keep, ranked.c.t1, ranked.c.bd).where(ranked.c.rn == 1).cte("s1")
-    carry = [c.name for c in s1.c if c.name not in ("member_id", "t1")]
+        s1 = sa.select(ranked.c.member, *keep, ranked.c.t1, ranked.c.bd).where(ranked.c.rn == 1).cte("s1")
+    carry = [c.name for c in s1.c if c.name not in ("member", "t1")]
     prev: sa.CTE = s1
     for k, kind in enumerate(kinds[1:], start=2):
         reached = _reached(dialect, account_id, kind, prev, k, seconds)
-        cols = [prev.c.member_id, *[prev.c[c] for c in carry], *[prev.c[f"t{j}"] for j in range(1, k)]]
+        cols = [prev.c.member, *[prev.c[c] for c in carry], *[prev.c[f"t{j}"] for j in range(1, k)]]
         if correlated_lookups(dialect):
             stmt = sa.select(*cols, reached.label(f"t{k}"))
         else:
@@ -223,7 +225,7 @@ def _step_match(
     return sa.and_(
         ev.c.account_id == account_id,
         ev.c.kind == kind,
-        ev.c.member_id == prev.c.member_id,
+        member_column(ev, dialect) == prev.c.member,
         ev.c.occurred_at > prev.c[f"t{k - 1}"],
         ev.c.occurred_at <= add_seconds(prev.c.t1, seconds, dialect),
     )
