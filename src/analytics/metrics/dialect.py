@@ -50,6 +50,7 @@ __all__ = [
     "epoch_seconds",
     "expand_range",
     "fetch_frame",
+    "fetch_int_arrays",
     "int_div",
     "integer_member_keys",
     "local_date",
@@ -513,6 +514,39 @@ def fetch_frame(
     if columns is not None:
         frame.columns = list(columns)
     return frame
+
+
+def fetch_int_arrays(conn: sa.Connection, statement: sa.Executable) -> dict[str, np.ndarray]:
+    """Run ``statement`` whose columns are all non-NULL integers; return them as ``int64`` numpy arrays by name.
+
+    For small aggregated results that are reshaped with numpy anyway: no DataFrame is built (on a few hundred
+    rows, building one costs more than the reshaping). DuckDB's Arrow result is read column by column, other
+    engines' tuples in one array.
+
+    Raises
+    ------
+    MetricError
+        A column holds NULLs (the statement must coalesce them).
+    """
+    result = conn.execute(statement)
+    names = list(result.keys())
+    if conn.dialect.name == "duckdb":
+        with warnings.catch_warnings():  # "Arrow output on a DB-API result makes an extra copy": a columnar one
+            warnings.simplefilter("ignore", UserWarning)
+            table = result.cursor.to_arrow_table()
+        result.close()
+        if any(column.null_count for column in table.columns):
+            raise MetricError(f"a query of integers returned NULLs in {names}")
+        return {
+            name: column.to_numpy().astype("int64", copy=False)
+            for name, column in zip(names, table.columns, strict=True)
+        }
+    rows = result.cursor.fetchall()
+    result.close()
+    matrix = np.array(rows, dtype=object).reshape(len(rows), len(names))
+    if (matrix == None).any():  # noqa: E711 - elementwise comparison with None
+        raise MetricError(f"a query of integers returned NULLs in {names}")
+    return {name: matrix[:, i].astype("int64") for i, name in enumerate(names)}
 
 
 _NULLABLE = {
