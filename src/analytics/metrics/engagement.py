@@ -30,6 +30,7 @@ from analytics.metrics.dialect import (
     epoch_seconds,
     fetch_frame,
     fetched_instant,
+    integer_member_keys,
     member_column,
     sort_key,
 )
@@ -162,7 +163,8 @@ def _counts_statement(
     counts = [sa.func.count().filter(e.c.kind == k).label(f"k{i}") for i, k in enumerate(kinds)]
     member = member_column(e, dialect)  # the member id, or its integer key where that is faster
     # without the members table, the id comes from the events (any of a key's rows: they share one id)
-    ids = [sa.func.any_value(e.c.member_id).label("member_id")] if not all_members and member.key != "member_id" else []
+    keyed = integer_member_keys(dialect)
+    ids = [sa.func.any_value(e.c.member_id).label("member_id")] if keyed and not all_members else []
     window = (
         sa.select(
             member.label("member"),

@@ -37,6 +37,8 @@ Import `accounts` first: every other row names its account (`account_id`), and t
 * **Columns** are the table's columns below, in any order; header names are matched ignoring case and
   surrounding spaces. Optional columns may be left out: a new row gets NULL (or the column's default), an
   existing row keeps its value. An empty CSV cell is NULL; in a column with a default it gets the default.
+  `member_key` (in `members` and `activity_events`) is not imported: it is computed from the member id, and a
+  file that has it (an export of the store) has it ignored.
 * **File-level problems** load *nothing* from that file and name it: an empty file, a file that is not UTF-8
   (with the line and byte of the first bad byte), a malformed CSV line, an unreadable Parquet file, an unknown
   column (the message lists the known ones), a missing required column, a column whose type cannot hold its

@@ -35,6 +35,9 @@ def _quoted(names: Sequence[str]) -> str:
 def match_columns(spec: TableSpec, names: Sequence[Any], *, file: str) -> dict[str, str]:
     """Map a file's column names to the table's (trimmed, case-insensitive); file-level checks.
 
+    Derived columns (``member_key``) are not read: the import computes them from the row's id, so a file that
+    carries one (an export of the store) has it ignored.
+
     Raises
     ------
     ImportFileError
@@ -55,7 +58,7 @@ def match_columns(spec: TableSpec, names: Sequence[Any], *, file: str) -> dict[s
         seen[name] = str(raw)
         if name in known:
             mapping[str(raw)] = known[name]
-        else:
+        elif name not in spec.derived:  # a derived key (member_key, e.g. in an export of the store) is recomputed
             unknown.append(str(raw))
     if unknown:
         raise ImportFileError(
