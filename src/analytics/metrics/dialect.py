@@ -496,9 +496,7 @@ def fetch_frame(
     result = conn.execute(statement)
     names = list(result.keys())
     if conn.dialect.name == "duckdb":
-        with warnings.catch_warnings():  # "Arrow output on a DB-API result makes an extra copy": a columnar one
-            warnings.simplefilter("ignore", UserWarning)
-            table = result.cursor.to_arrow_table()
+        table = _duckdb_arrow(result)
         for name in instants:
             position = names.index(name)
             column = table.column(position)
@@ -516,6 +514,13 @@ def fetch_frame(
     return frame
 
 
+def _duckdb_arrow(result: sa.CursorResult[Any]) -> pa.Table:
+    """The whole result of a DuckDB statement as one Arrow table, from the native cursor."""
+    with warnings.catch_warnings():  # "Arrow output on a DB-API result makes an extra copy": a columnar one
+        warnings.simplefilter("ignore", UserWarning)
+        return result.cursor.to_arrow_table()
+
+
 def fetch_int_arrays(conn: sa.Connection, statement: sa.Executable) -> dict[str, np.ndarray]:
     """Run ``statement`` whose columns are all non-NULL integers; return them as ``int64`` numpy arrays by name.
 
@@ -531,9 +536,7 @@ def fetch_int_arrays(conn: sa.Connection, statement: sa.Executable) -> dict[str,
     result = conn.execute(statement)
     names = list(result.keys())
     if conn.dialect.name == "duckdb":
-        with warnings.catch_warnings():  # "Arrow output on a DB-API result makes an extra copy": a columnar one
-            warnings.simplefilter("ignore", UserWarning)
-            table = result.cursor.to_arrow_table()
+        table = _duckdb_arrow(result)
         result.close()
         if any(column.null_count for column in table.columns):
             raise MetricError(f"a query of integers returned NULLs in {names}")
