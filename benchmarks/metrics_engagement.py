@@ -245,15 +245,13 @@ def w2(eng: sa.Engine, account: str) -> pd.DataFrame:
         eng, account, start=END - timedelta(days=30), end=END - timedelta(days=1),
         kinds=("message", "login", "lesson_complete"),
     )  # fmt: skip
-    # the anchors' score, in numpy on the frame's arrays (whole days since the last event; none → recency 0)
-    last = frame["last_active_at"].dt.as_unit("us").array.asi8
-    never = frame["last_active_at"].isna().to_numpy()
+    # the anchors' score, in numpy on the frame's arrays (whole days since the last event; none → recency 0);
+    # last_active_at is datetime64[us, UTC], so its int64 view is epoch microseconds (NaT: the smallest int64)
+    last = frame["last_active_at"].array.asi8
+    never = last == np.iinfo("int64").min
     recency = np.where(never, 0, 30 - (as_of_us - last) // 86_400_000_000)
-    frame["recency"] = recency
-    frame["score"] = (
-        3 * frame["message"].to_numpy() + frame["login"].to_numpy() + 5 * frame["lesson_complete"].to_numpy() + recency
-    )
-    return frame
+    score = 3 * frame["message"].to_numpy() + frame["login"].to_numpy() + 5 * frame["lesson_complete"].to_numpy()
+    return frame.assign(recency=recency, score=score + recency)
 
 
 def w4(eng: sa.Engine, account: str) -> pd.DataFrame:
