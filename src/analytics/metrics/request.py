@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from analytics.errors import MetricError
 from analytics.metrics.dialect import GRAINS
 from analytics.metrics.policies import Policies
+from analytics.store import account_cache
 from analytics.store.schema import accounts
 
 __all__ = [
@@ -178,18 +179,18 @@ def account_settings(
     MetricError
         The account is not in the store (the message lists the known ones), or its time zone is not an IANA name.
     """
+    if isinstance(bind, sa.Engine):
+        with bind.connect() as conn:
+            return account_settings(conn, account_id, *extra, beside=beside)
+    plain = not extra and beside is None  # the settings alone: kept per DuckDB connection (store.account_cache)
+    if plain and (kept := account_cache.cached(bind, account_id)) is not None:
+        return kept
+    read_at = account_cache.version(bind) if plain else None
     query = sa.select(accounts.c.time_zone, accounts.c.reporting_currency, *extra).where(accounts.c.id == account_id)
     if beside is not None:
         query = query.select_from(accounts.join(beside, sa.true()))
-    if isinstance(bind, sa.Engine):
-        with bind.connect() as conn:
-            row = conn.execute(query).first()
-            known = (
-                [] if row else list(conn.execute(sa.select(accounts.c.id).order_by(accounts.c.id).limit(20)).scalars())
-            )
-    else:
-        row = bind.execute(query).first()
-        known = [] if row else list(bind.execute(sa.select(accounts.c.id).order_by(accounts.c.id).limit(20)).scalars())
+    row = bind.execute(query).first()
+    known = [] if row else list(bind.execute(sa.select(accounts.c.id).order_by(accounts.c.id).limit(20)).scalars())
     if row is None:
         listed = ", ".join(known) or "none (import or sync first)"
         raise MetricError(f"account {account_id!r} is not in the store; known accounts: {listed}")
@@ -200,7 +201,9 @@ def account_settings(
         raise MetricError(
             f"account {account_id!r} has time zone {tz!r}, which is not an IANA name such as 'Europe/Paris'"
         ) from None
-    return AccountSettings(account_id, tz, (row.reporting_currency or "usd").lower(), tuple(row[2:]))
+    settings = AccountSettings(account_id, tz, (row.reporting_currency or "usd").lower(), tuple(row[2:]))
+    account_cache.remember(bind, account_id, settings, read_at)
+    return settings
 
 
 def local_midnight(day: date, tz: str) -> datetime:

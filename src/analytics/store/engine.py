@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
 from analytics.errors import StoreError
+from analytics.store import account_cache
 from analytics.store.keys import SQLITE_FUNCTION, member_key
 from analytics.store.types import epoch_us_to_datetime
 
@@ -79,6 +80,7 @@ def create_store_engine(url: str, **kwargs: Any) -> Engine:
         # the larger ones). Its SQL is PostgreSQL's compiler, which is cache-safe; it adds no value-dependent
         # compilation. Opt this engine in.
         engine.dialect._supports_statement_cache = True
+        account_cache.install(engine)  # account settings read once per connection until accounts change
     return engine
 
 
