@@ -12,7 +12,9 @@ only read, never both. While this process holds a connection to a DuckDB store, 
 * Settings are kept in the pooled DBAPI connection's ``info`` (they go when the connection is closed) with the
   version they were read at, and used only while the version is unchanged.
 
-SQLite and PostgreSQL stores are shared with other processes (a sync, a notebook, a teammate): they are always read.
+Statements sent on the raw DuckDB connection (``driver_connection``) bypass SQLAlchemy and are not seen; nothing in
+the workbook writes ``accounts`` that way. SQLite and PostgreSQL stores are shared with other processes (a sync, a
+notebook, a teammate): they are always read.
 """
 
 from __future__ import annotations
