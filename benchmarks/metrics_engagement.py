@@ -456,11 +456,12 @@ def report() -> None:
         "1.30, 1.26, 1.48, 1.49, 1.26: the target is met on five of six). Medium W4 is at the anchor (1.02×).",
         "",
         "† marks a row carried over from the committed results (measured in an earlier session with the code of "
-        "then). In the latest session every row was re-measured, the large ones on stores rebuilt then (load "
-        "543–616 s per engine). Backfill against the earlier session: medium SQLite and PostgreSQL 5.2 and 5.8 s "
-        "(4.0 and 4.4 s then), large SQLite 133 s (169 s), PostgreSQL 121 s (105 s), DuckDB 7.5 s (5.9 s); old and "
-        "new code alternating on the same stores gave the same times (medium SQLite 5.1–5.3 s, large DuckDB 7.3 s), "
-        "so the differences are the day and the machine, not the code.",
+        "then). In the latest session every row was re-measured on stores rebuilt then with member keys (large: "
+        "load 572 s SQLite, 553 s PostgreSQL, 685 s DuckDB). Large SQLite and PostgreSQL run the same SQL as before "
+        "(their metrics keep the member ids); against the previous session's rows: SQLite W2 3.38 s (2.78 s), W4 "
+        "1.22 s (1.62 s), backfill 179 s (133 s); PostgreSQL W2 1.11 s (1.05 s), W4 1.59 s (1.86 s), backfill "
+        "105 s (121 s). Old and new code alternating on today's large SQLite store gave W2 3.09–3.13 s and "
+        "3.20–3.22 s, so the day's machine accounts for most of the SQLite difference.",
         "",
         "| size | workload | engine | ours s | ours peak RSS MiB | anchor s (published) | ratio | anchor s (re-run now)"
         " | anchor RSS MiB (now) | ratio now | ≤ 1.5× now | load avg | checks (equal on every engine) |",

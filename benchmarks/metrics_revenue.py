@@ -426,9 +426,10 @@ def render(results: dict[str, Any]) -> str:
         "23.1–26.5 → 21.2–24.0 ms, the anchor 14.7–21.3 ms; the table's row, with all of it: 18.6 ms against "
         "13.8 ms (1.35×).",
         "",
-        "Medium rows (every engine) and large DuckDB were re-measured in the latest session, on stores rebuilt "
-        "then with member keys (DuckDB W1 0.6×, W3 1.1× of the anchor re-run beside it at large), with the anchors' "
-        "W1/W3 tables (creators, members, memberships) loaded on each engine and re-run beside ours.",
+        "Every row was re-measured in the latest session, on stores rebuilt then with member keys (at large, "
+        "ratio to the anchor re-run beside it: W1 0.8× / 0.6× / 0.5×, W3 1.0× / 1.1× / 1.4× on SQLite / DuckDB / "
+        "PostgreSQL), with the anchors' W1/W3 tables (creators, members, memberships) loaded on each engine and "
+        "re-run beside ours.",
         "",
         f"Machine: {results.get('machine', {})}.",
         "",
