@@ -26,7 +26,6 @@ from analytics.demo.pipeline import DemoContext, register_step
 from analytics.models.churn.demo_step import churn_step
 from analytics.reports.demo_step import reports_step
 from analytics.store import create_store_engine
-from analytics.store.keys import DERIVED_KEY
 from analytics.store.schema import metadata
 
 __all__ = ["IMPORTED_TABLES", "snapshots_step", "sync_step"]
@@ -85,7 +84,7 @@ def import_exports(source: Engine, target: Engine, ctx: DemoContext) -> dict[str
     loaded: dict[str, int] = {}
     for name in IMPORTED_TABLES:
         table = metadata.tables[name]
-        stmt = sa.select(*(c for c in table.c if DERIVED_KEY not in c.info))  # the import derives member_key
+        stmt = sa.select(table)
         if name == "activity_events":
             stmt = stmt.where(table.c.kind != "message")  # chat messages came over the Whop API
         loaded[name] = 0

@@ -12,7 +12,6 @@ from sqlalchemy.engine import Engine, make_url
 
 from analytics.errors import StoreError
 from analytics.store import account_cache
-from analytics.store.keys import SQLITE_FUNCTION, member_key
 from analytics.store.types import epoch_us_to_datetime
 
 __all__ = ["create_store_engine", "dialect_name"]
@@ -25,11 +24,6 @@ def _local_date(epoch_us: int | None, tz: str) -> str | None:
     return epoch_us_to_datetime(epoch_us).astimezone(_zone(tz)).date().isoformat()
 
 
-def _member_key(member_id: str | None) -> int | None:
-    """SQLite function ``analytics_member_key(id)``: :func:`analytics.store.keys.member_key` (NULL for NULL)."""
-    return None if member_id is None else member_key(member_id)
-
-
 @functools.lru_cache(maxsize=64)
 def _zone(tz: str) -> ZoneInfo:
     return ZoneInfo(tz)
@@ -37,7 +31,6 @@ def _zone(tz: str) -> ZoneInfo:
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.create_function("analytics_local_date", 2, _local_date, deterministic=True)
-    dbapi_connection.create_function(SQLITE_FUNCTION, 1, _member_key, deterministic=True)
     cursor = dbapi_connection.cursor()
     # WAL: dashboard kernels keep reading while a sync or an import writes.
     cursor.execute("PRAGMA journal_mode=WAL")

@@ -1,4 +1,4 @@
-"""Integer member keys: a 60-bit number derived from a member id, the same in Python and in every engine's SQL.
+"""Integer member keys: a 60-bit number derived from a member id.
 
 Whop member ids (``mber_`` and 11 more characters) are 16-character strings. DuckDB keeps strings of up to 12
 bytes inline and compares longer ones by a 4-byte prefix, which is ``mber`` for every member, so grouping or
@@ -12,11 +12,11 @@ Definition::
     member_key(id) = the first 15 hex digits of md5(id as UTF-8), as an integer (0 ≤ key < 2**60)
 
 The key is a pure function of the id, so every writer can compute it without reading the store: Core inserts get
-it from the column default (:func:`key_default`), imports and bulk loads from :func:`member_keys`, and the
-migration that introduced it from :func:`member_key_sql`. Two different ids of one account sharing a key would
-merge those members in DuckDB's figures; the chance is about n² / 2**61 for n members (one in 2.3 million for a
-million members), and ``members`` has a unique index on ``(account_id, member_key)``, so the store refuses such a
-member rather than counting two people as one.
+it from the column default (:func:`key_default`), imports and bulk loads from :func:`member_keys`; the migration
+that introduced it (0003) back-fills existing rows with the same formula in each engine's SQL. Two different ids
+of one account sharing a key would merge those members in DuckDB's figures; the chance is about n² / 2**61 for n
+members (one in 2.3 million for a million members), and ``members`` has a unique index on
+``(account_id, member_key)``, so the store refuses such a member rather than counting two people as one.
 """
 
 from __future__ import annotations
@@ -27,19 +27,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 
-__all__ = ["DERIVED_KEY", "KEY_HEX_DIGITS", "key_default", "member_key", "member_key_sql", "member_keys"]
+__all__ = ["DERIVED_KEY", "KEY_HEX_DIGITS", "key_default", "member_key", "member_keys"]
 
 #: ``Column.info`` key: the column holds :func:`member_key` of the named column of the same row.
 DERIVED_KEY = "member_key_of"
 
 #: Hex digits of the md5 digest the key keeps (15 × 4 = 60 bits: a non-negative BIGINT on every engine).
 KEY_HEX_DIGITS = 15
-
-#: SQLite function name registered on every store connection (:mod:`analytics.store.engine`).
-SQLITE_FUNCTION = "analytics_member_key"
 
 
 def member_key(member_id: str) -> int:
@@ -87,17 +82,3 @@ def key_default(source: str) -> Callable[[Any], int]:
         return member_key(params[source])
 
     return default
-
-
-def member_key_sql(column: sa.ColumnElement[Any], dialect: str) -> sa.ColumnElement[int]:
-    """:func:`member_key` as a SQL expression of ``column`` (used by migrations and bulk back-fills).
-
-    PostgreSQL and DuckDB compute it from their own ``md5``; SQLite calls the Python function registered on every
-    store connection as ``analytics_member_key``.
-    """
-    digits = sa.func.substr(sa.func.md5(column), 1, KEY_HEX_DIGITS)
-    if dialect == "postgresql":
-        return sa.cast(sa.cast(sa.literal("x0") + digits, postgresql.BIT(64)), sa.BigInteger)
-    if dialect == "duckdb":
-        return sa.cast(sa.literal("0x") + digits, sa.BigInteger)
-    return getattr(sa.func, SQLITE_FUNCTION)(column, type_=sa.BigInteger)
