@@ -25,8 +25,9 @@ __all__ = [
 _SNAPSHOT_PERIODS = {"day": "daily", "week": "weekly", "month": "monthly"}
 
 
-def latest_data_date(engine: Engine, account_id: str) -> date | None:
-    """The last calendar day (account time zone) with any payment, membership change or activity.
+def latest_data_date(engine: Engine, account_id: str, *, today: date | None = None) -> date | None:
+    """The last calendar day (account time zone) with any payment, membership change or activity, never after
+    ``today`` (a renewal or a cancellation scheduled for later is not data yet).
 
     Dashboards end their default date range there, so a workspace synced or generated some time ago still
     opens on its data rather than on empty days. ``None`` when the account has no data at all.
@@ -42,6 +43,8 @@ def latest_data_date(engine: Engine, account_id: str) -> date | None:
         tz = conn.execute(sa.select(accounts.c.time_zone).where(accounts.c.id == account_id)).scalar() or "UTC"
         instants = [conn.execute(q).scalar() for q in stamps]
     days = [i.astimezone(ZoneInfo(tz)).date() for i in instants if i is not None]
+    if today is not None:
+        days = [min(day, today) for day in days]
     return max(days) if days else None
 
 
