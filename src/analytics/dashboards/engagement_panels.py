@@ -39,6 +39,14 @@ __all__ = [
 SEGMENTS = ["high", "medium", "low"]
 
 
+def _definition(metric_name: str) -> str:
+    """The catalog's description and formula of a metric (what a panel's ⓘ shows)."""
+    from analytics.metrics import get
+
+    metric = get(metric_name)
+    return f"{metric.description} {metric.formula}"
+
+
 def _frame(
     dashboard: Dashboard, name: str, start: date, end: date, grain: str, f: Filters, **params: object
 ) -> pd.DataFrame:
@@ -63,22 +71,50 @@ def engagement_kpis(dashboard: Dashboard) -> KpiPanel:
         return [
             Kpi(
                 "active_members",
-                "Active members",
+                ENGAGEMENT_KPIS["active_members"][0],
                 _int(by_start.get(w.current_start)),
                 _int(by_start.get(w.previous_start)),
             ),
-            Kpi("engagement_score_avg", "Avg engagement score", _mean(scores_now), _mean(scores_before), "score"),
-            Kpi("engaged_high", "Highly engaged", _high(scores_now), _high(scores_before)),
-            Kpi("idle_members", "Idle 7+ days", len(idle_now), len(idle_before), better="down"),
+            Kpi(
+                "engagement_score_avg",
+                ENGAGEMENT_KPIS["engagement_score_avg"][0],
+                _mean(scores_now),
+                _mean(scores_before),
+                "score",
+            ),
+            Kpi("engaged_high", ENGAGEMENT_KPIS["engaged_high"][0], _high(scores_now), _high(scores_before)),
+            Kpi("idle_members", ENGAGEMENT_KPIS["idle_members"][0], len(idle_now), len(idle_before), better="down"),
         ]
 
-    cards = [
-        ("active_members", "Active members"),
-        ("engagement_score_avg", "Avg engagement score"),
-        ("engaged_high", "Highly engaged"),
-        ("idle_members", "Idle 7+ days"),
-    ]
-    return KpiPanel("kpis", cards, load, caption=lambda f: kpi_window(f).label)
+    return KpiPanel(
+        "kpis",
+        [(name, label) for name, (label, _) in ENGAGEMENT_KPIS.items()],
+        load,
+        caption=lambda f: kpi_window(f).label,
+        definitions={name: definition for name, (_, definition) in ENGAGEMENT_KPIS.items()},
+    )
+
+
+ENGAGEMENT_KPIS: dict[str, tuple[str, str]] = {
+    "active_members": (
+        "Engagement-active members",
+        "Distinct members with any qualifying event (message, login, lesson, post, …) in the period; not the "
+        "membership status 'active' and not paying customers.",
+    ),
+    "engagement_score_avg": (
+        "Avg engagement score",
+        "Mean engagement score (0–100) of current members at the period's end: "
+        "100·(0.3·messages/10 + 0.2·logins/7 + 0.3·course progress + 0.2·recency), each part capped at 1.",
+    ),
+    "engaged_high": (
+        "Highly engaged members",
+        "Current members with an engagement score of 70 or more at the period's end.",
+    ),
+    "idle_members": (
+        "Idle 7+ days",
+        "Current members with no activity in the 7 days before the period's end.",
+    ),
+}
 
 
 def _int(value: object) -> int | None:
@@ -97,9 +133,10 @@ def score_chart(dashboard: Dashboard) -> ChartPanel:
     """Distribution of engagement scores (0–100) at the end of the range."""
     return ChartPanel(
         "score_distribution",
-        "Engagement score distribution",
+        "Engagement scores of current members",
         lambda f: _as_of(dashboard, "engagement_score", f.end, f),
         lambda d, f: charts.score_histogram(d, title=f"Engagement scores on {f.end:%d %b %Y}"),
+        definition=_definition("engagement_score"),
     )
 
 
@@ -112,11 +149,18 @@ def segments_chart(dashboard: Dashboard) -> ChartPanel:
 
     return ChartPanel(
         "segments",
-        "Engagement segments",
+        "Engagement segments of current members",
         load,
         lambda d, f: charts.bar(
-            d, category="segment", value="members", sort=SEGMENTS, title="Engagement segments", value_title="Members"
+            d,
+            category="segment",
+            value="members",
+            sort=SEGMENTS,
+            title="Engagement segments",
+            value_title="Members",
+            category_title="Segment",
         ),
+        definition="High: score ≥ 70, medium: 40–69, low: below 40 (each current member in exactly one segment).",
     )
 
 
@@ -128,7 +172,11 @@ def heatmap_chart(dashboard: Dashboard) -> ChartPanel:
         return frame if int(frame["events"].sum()) else frame.iloc[0:0]
 
     return ChartPanel(
-        "activity_heatmap", "Activity by weekday and hour", load, lambda d, f: charts.weekday_hour_heatmap(d)
+        "activity_heatmap",
+        "Activity by weekday and hour",
+        load,
+        lambda d, f: charts.weekday_hour_heatmap(d),
+        definition=_definition("activity_heatmap"),
     )
 
 
@@ -225,7 +273,7 @@ def idle_members_table(dashboard: Dashboard) -> TablePanel:
 
     return TablePanel(
         "idle_members",
-        "Idle members (7+ days)",
+        "Idle current members (7+ days)",
         load,
         units={"days_inactive": "count"},
         columns={"display_name": "Member", "username": "Username", "days_inactive": "Days inactive"},

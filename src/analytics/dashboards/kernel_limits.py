@@ -159,7 +159,7 @@ class ViewerKernels:
                 continue
             viewer = self._viewers.pop(kernel_id, None)
             self.log.info("shutting down viewer kernel %s (%s): %s", kernel_id, viewer.path if viewer else "?", reason)
-            self.shut_down[reason.split(":")[0]] = self.shut_down.get(reason.split(":")[0], 0) + 1
+            self._count(reason)
             try:
                 await self._shutdown(kernel_id)
             except Exception:  # a kernel that vanished meanwhile is not an error of the watcher
@@ -172,8 +172,13 @@ class ViewerKernels:
         if self._viewers.pop(kernel_id, None) is None or kernel_id not in self.kernel_manager:
             return
         self.log.info("shutting down viewer kernel %s: %s", kernel_id, reason)
-        self.shut_down[reason] = self.shut_down.get(reason, 0) + 1
+        self._count(reason)
         await self._shutdown(kernel_id)
+
+    def _count(self, reason: str) -> None:
+        """Kernels ended, by the first word of the reason (``gone``, ``closed``, ``aborted``, ``idle``, ``busy``)."""
+        kind = reason.split(":")[0]
+        self.shut_down[kind] = self.shut_down.get(kind, 0) + 1
 
     async def _shutdown(self, kernel_id: str) -> None:
         result = self.kernel_manager.shutdown_kernel(kernel_id, now=True)

@@ -154,7 +154,7 @@ class DashboardFrame(widgets.VBox):
         self.last_refresh_seconds = time.perf_counter() - started
         self.timings["refresh-seconds"] = self.last_refresh_seconds
         self.timings["filled"] = time.time()
-        note = f"{filters.start:%d %b %Y} – {filters.end:%d %b %Y}, by {filters.grain}"
+        note = f"{filters.start:%d %b %Y} – {filters.end:%d %b %Y}, by {filters.grain}" if self.controls else "Ready"
         if failed:
             note += f" · {failed} panel(s) could not be loaded"
         self._set_status("error" if failed else "ready", note)

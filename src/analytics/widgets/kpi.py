@@ -28,6 +28,8 @@ class Kpi:
     unit: str = "count"
     currency: str = "usd"
     better: Literal["up", "down"] = "up"
+    compare: bool = True
+    """False for a figure that has no earlier value by nature (a model's backtest score): no change line."""
 
     @property
     def text(self) -> str:
@@ -56,7 +58,9 @@ class Kpi:
         direction = self.direction
         good = "flat" if direction == "flat" else ("up" if (direction == self.better) else "down")
         arrow = {"up": "▲", "down": "▼", "flat": "■"}[direction]
-        if self.previous is None:
+        if not self.compare:
+            change = ""
+        elif self.previous is None:
             change = '<div class="change flat">no earlier period to compare</div>'
         else:
             previous = format_value(self.previous, self.unit, self.currency)

@@ -51,8 +51,9 @@ STYLESHEET = """
   max-width: 640px; }
 .analytics-notice h2 { margin-top: 0; }
 .analytics-table table { border-collapse: collapse; font-size: 13px; }
-.analytics-table th, .analytics-table td { border-bottom: 1px solid #e4e7eb; padding: 4px 10px; text-align: right;
-  white-space: nowrap; }
-.analytics-table th:first-child, .analytics-table td:first-child { text-align: left; }
+.analytics-table th, .analytics-table td { border-bottom: 1px solid #e4e7eb; padding: 4px 10px; vertical-align: top; }
+.analytics-table .num { text-align: right; white-space: nowrap; }
+.analytics-table .text { text-align: left; }
+.analytics-table { overflow-x: auto; }
 </style>
 """

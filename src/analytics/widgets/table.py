@@ -55,6 +55,7 @@ def html_table(
     ``columns`` picks and renames the columns shown.
     """
     shown = frame.head(max_rows).copy() if max_rows else frame.copy()
+    numeric = {str(c) for c in shown.columns if pd.api.types.is_numeric_dtype(shown[c])} | set(units or {})
     row_currency = shown["currency"].astype(str) if "currency" in shown else None
     for column, unit in (units or {}).items():
         if column not in shown:
@@ -69,11 +70,28 @@ def html_table(
             values = shown[column]
             midnight = bool(((values.dt.hour == 0) & (values.dt.minute == 0) & (values.dt.second == 0)).all())
             shown[column] = values.dt.strftime("%Y-%m-%d" if midnight else "%Y-%m-%d %H:%M")
+    names = {str(c): str(c).replace("_", " ") for c in shown.columns}
     if columns:
-        shown = shown[[c for c in columns if c in shown]].rename(columns=dict(columns))
-    else:
-        shown = shown.rename(columns=lambda c: str(c).replace("_", " "))
-    return str(shown.to_html(index=False, border=0, escape=True, na_rep="–"))
+        keep = [c for c in columns if c in shown]
+        shown, names = shown[keep], {c: columns[c] for c in keep}
+    head = "".join(f'<th class="{_kind(c, numeric)}">{html.escape(names[str(c)])}</th>' for c in shown.columns)
+    body = "".join(
+        "<tr>" + "".join(f'<td class="{_kind(c, numeric)}">{_cell(v)}</td>' for c, v in row.items()) + "</tr>"
+        for _, row in shown.iterrows()
+    )
+    return f'<table class="analytics-data"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _kind(column: object, numeric: set[str]) -> str:
+    return "num" if str(column) in numeric else "text"
+
+
+def _cell(value: object) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA or value is pd.NaT:
+        return "–"
+    if isinstance(value, (list, tuple)):
+        return html.escape("; ".join(str(v) for v in value))
+    return html.escape(str(value))
 
 
 class DownloadLink(widgets.HBox):
