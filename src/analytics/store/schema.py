@@ -536,6 +536,18 @@ webhook_inbox = sa.Table(
     comment="Raw accepted webhook deliveries, written before processing so nothing is lost.",
 )
 
+webhook_versions = sa.Table(
+    "webhook_versions",
+    metadata,
+    sa.Column("table_name", sa.String(64), primary_key=True, comment="the table the record is in (memberships, …)"),
+    sa.Column("account_id", Str, primary_key=True),
+    sa.Column("record_id", Str, primary_key=True),
+    _ts("updated_at", comment="the record's updated_at as the delivery whose state is stored gave it"),
+    _ts("delivered_at", comment="that delivery's own timestamp (envelope timestamp, else its signature time)"),
+    comment="Which webhook delivery's state each record holds, so deliveries that tie on updated_at are ordered "
+    "by their own timestamps (analytics.sources.whop.delivery_order); also the per-record lock of the webhooks.",
+)
+
 sync_checkpoints = sa.Table(
     "sync_checkpoints",
     metadata,
