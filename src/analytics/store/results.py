@@ -28,7 +28,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -113,9 +113,10 @@ def _type_of(column: pd.Series) -> str:
         return "int"
     if pd.api.types.is_float_dtype(dtype):
         return "float"
-    if pd.api.types.is_datetime64_any_dtype(dtype):
-        unit = np.datetime_data(getattr(dtype, "base", dtype))[0]
-        return f"timestamp_utc[{unit}]" if getattr(dtype, "tz", None) is not None else f"timestamp[{unit}]"
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        return f"timestamp_utc[{dtype.unit}]"
+    if pd.api.types.is_datetime64_dtype(dtype):
+        return f"timestamp[{np.datetime_data(np.dtype(str(dtype)))[0]}]"
     values = [v for v in column.tolist() if v is not None and not (isinstance(v, float) and math.isnan(v))]
     if values and all(isinstance(v, date) and not isinstance(v, datetime) for v in values):
         return "date"
@@ -196,9 +197,10 @@ def _decode(values: list[Any], kind: str) -> pd.Series:
     if kind == "bool":
         return pd.Series(values, dtype="boolean" if None in values else "bool")
     if kind.startswith("timestamp"):  # isoformat() leaves out zero fractions: the texts need not share a format
-        parsed = pd.to_datetime(pd.Series(values, dtype=object), format="ISO8601", utc=kind.startswith("timestamp_utc"))
-        unit = kind[kind.index("[") + 1 : -1] if "[" in kind else "ns"
-        return parsed.astype(f"datetime64[{unit}, UTC]" if kind.startswith("timestamp_utc") else f"datetime64[{unit}]")
+        aware = kind.startswith("timestamp_utc")
+        parsed = pd.to_datetime(pd.Series(values, dtype=object), format="ISO8601", utc=aware)
+        unit = cast(Literal["s", "ms", "us", "ns"], kind[kind.index("[") + 1 : -1])
+        return parsed.dt.as_unit(unit)
     if kind == "date":
         return pd.Series([None if v is None else date.fromisoformat(v) for v in values], dtype=object)
     if kind == "str":  # the default text dtype of the pandas in use, as a frame built from the same lists
