@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,7 +11,6 @@ import sqlalchemy as sa
 from pandas.testing import assert_frame_equal
 from sqlalchemy.engine import Engine
 
-from analytics.store import create_store_engine, init_store, metadata
 from analytics.store.results import (
     ComputedResult,
     frame_to_payload,
@@ -29,25 +25,12 @@ ACCOUNT = "biz_results"
 T = datetime(2025, 3, 1, 6, tzinfo=UTC)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres), "duckdb"])
-def any_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+@pytest.fixture
+def store(any_engine: Engine) -> Engine:
     """A migrated store with one account on SQLite, PostgreSQL and DuckDB."""
-    if request.param == "postgresql":
-        eng = request.getfixturevalue("_postgres_store")
-        with eng.begin() as conn:
-            for table in reversed(metadata.sorted_tables):
-                conn.execute(table.delete())
-    elif request.param == "sqlite":
-        shutil.copyfile(request.getfixturevalue("_sqlite_template"), tmp_path / "store.db")
-        eng = create_store_engine(f"sqlite:///{tmp_path}/store.db")
-    else:
-        eng = create_store_engine(f"duckdb:///{tmp_path}/store.duckdb")
-        init_store(eng)
-    with eng.begin() as conn:
+    with any_engine.begin() as conn:
         conn.execute(accounts.insert().values(id=ACCOUNT, title="Results"))
-    yield eng
-    if request.param != "postgresql":
-        eng.dispose()
+    return any_engine
 
 
 def every_type() -> pd.DataFrame:
@@ -95,21 +78,21 @@ def test_column_names_must_be_distinct_texts() -> None:
         frame_to_payload(pd.DataFrame({0: [1], 1: [2]}))
 
 
-def test_a_stored_frame_reads_back_unchanged_with_its_notes(any_engine: Engine) -> None:
+def test_a_stored_frame_reads_back_unchanged_with_its_notes(store: Engine) -> None:
     result = ComputedResult(
         "retention_curve", every_type(), {"periods": 12}, "v1", ["The fit is at its bound.", "Second note."]
     )
-    with any_engine.begin() as conn:
+    with store.begin() as conn:
         assert replace_results(conn, ACCOUNT, date(2025, 3, 2), [result], computed_at=T, job_run_id="run_1") == 1
-    stored = read_result(any_engine, ACCOUNT, "retention_curve")
+    stored = read_result(store, ACCOUNT, "retention_curve")
     assert stored is not None
     assert_frame_equal(stored.frame, every_type())
     assert stored.frame.attrs["notes"] == ["The fit is at its bound.", "Second note."]
     assert stored.frame.attrs["total"] == {"usd": {"expected_minor": 12.5, "low_minor": None}}
     assert (stored.as_of, stored.parameters, stored.definitions_version) == (date(2025, 3, 2), {"periods": 12}, "v1")
     assert (stored.computed_at, stored.job_run_id) == (T, "run_1")
-    assert read_result(any_engine, ACCOUNT, "revenue_forecast") is None
-    assert read_result(any_engine, "biz_other", "retention_curve") is None
+    assert read_result(store, ACCOUNT, "revenue_forecast") is None
+    assert read_result(store, "biz_other", "retention_curve") is None
 
 
 def _rows(engine: Engine) -> list[tuple[str, str]]:
@@ -122,7 +105,7 @@ def _rows(engine: Engine) -> list[tuple[str, str]]:
     return [(kind, str(as_of)[:10]) for kind, as_of in rows]
 
 
-def test_writing_again_replaces_and_history_is_kept_only_where_asked(any_engine: Engine) -> None:
+def test_writing_again_replaces_and_history_is_kept_only_where_asked(store: Engine) -> None:
     def results(value: int) -> list[ComputedResult]:
         frame = pd.DataFrame({"value": [value]})
         return [
@@ -132,27 +115,27 @@ def test_writing_again_replaces_and_history_is_kept_only_where_asked(any_engine:
 
     march_1, march_2 = date(2025, 3, 1), date(2025, 3, 2)
     for value in (1, 2):  # the same day twice: replaced, not added
-        with any_engine.begin() as conn:
+        with store.begin() as conn:
             replace_results(conn, ACCOUNT, march_1, results(value), computed_at=T)
-    assert _rows(any_engine) == [("net_mrr_retention_week", "2025-03-01"), ("revenue_forecast", "2025-03-01")]
-    stored = read_result(any_engine, ACCOUNT, "revenue_forecast")
+    assert _rows(store) == [("net_mrr_retention_week", "2025-03-01"), ("revenue_forecast", "2025-03-01")]
+    stored = read_result(store, ACCOUNT, "revenue_forecast")
     assert stored is not None and stored.frame["value"].tolist() == [2] and stored.notes == ["note 2"]
 
-    with any_engine.begin() as conn:  # the next day: the forecast keeps its history, the cohort table does not
+    with store.begin() as conn:  # the next day: the forecast keeps its history, the cohort table does not
         replace_results(conn, ACCOUNT, march_2, results(3), computed_at=T)
-    assert _rows(any_engine) == [
+    assert _rows(store) == [
         ("net_mrr_retention_week", "2025-03-02"),
         ("revenue_forecast", "2025-03-01"),
         ("revenue_forecast", "2025-03-02"),
     ]
-    newest = read_result(any_engine, ACCOUNT, "revenue_forecast")
-    earlier = read_result(any_engine, ACCOUNT, "revenue_forecast", on_or_before=march_1)
+    newest = read_result(store, ACCOUNT, "revenue_forecast")
+    earlier = read_result(store, ACCOUNT, "revenue_forecast", on_or_before=march_1)
     assert newest is not None and newest.frame["value"].tolist() == [3]
     assert earlier is not None and earlier.frame["value"].tolist() == [2]
 
 
-def test_unknown_kinds_are_refused(any_engine: Engine) -> None:
-    with any_engine.begin() as conn, pytest.raises(ValueError, match="unknown computed result kind 'forecst'"):
+def test_unknown_kinds_are_refused(store: Engine) -> None:
+    with store.begin() as conn, pytest.raises(ValueError, match="unknown computed result kind 'forecst'"):
         replace_results(
             conn, ACCOUNT, date(2025, 3, 1), [ComputedResult("forecst", pd.DataFrame(), {}, "v1")], computed_at=T
         )

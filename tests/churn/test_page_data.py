@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -39,7 +37,6 @@ from analytics.models.retention.stored import RetentionParameters, retention_res
 from analytics.settings import Settings
 from analytics.snapshots.cohort_tables import read_cohort_table
 from analytics.snapshots.page_data import page_data_step, store_page_data
-from analytics.store import create_store_engine, init_store, metadata
 from analytics.store.results import read_result, replace_results
 from analytics.store.schema import computed_results, job_runs
 from churn.builders import ACCOUNT, Business, at
@@ -52,24 +49,11 @@ NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "page_data.ipynb"
 sqlite_only = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres), "duckdb"])
-def tiny_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+@pytest.fixture
+def tiny_store(any_engine: Engine) -> Engine:
     """The tiny business on SQLite, PostgreSQL and DuckDB."""
-    if request.param == "postgresql":
-        eng = request.getfixturevalue("_postgres_store")
-        with eng.begin() as conn:
-            for table in reversed(metadata.sorted_tables):
-                conn.execute(table.delete())
-    elif request.param == "sqlite":
-        shutil.copyfile(request.getfixturevalue("_sqlite_template"), tmp_path / "store.db")
-        eng = create_store_engine(f"sqlite:///{tmp_path}/store.db")
-    else:
-        eng = create_store_engine(f"duckdb:///{tmp_path}/store.duckdb")
-        init_store(eng)
-    tiny_business().save(eng)
-    yield eng
-    if request.param != "postgresql":
-        eng.dispose()
+    tiny_business().save(any_engine)
+    return any_engine
 
 
 def stored_rows(engine: Engine) -> list[tuple[str, str]]:
