@@ -647,6 +647,20 @@ churn_predictions = _scoped(
     comment="Churn risk per paying member with factors, actions and later outcomes.",
 )
 
+computed_results = _scoped(
+    "computed_results",
+    sa.Column("kind", sa.String(64), nullable=False, comment="what the result is (analytics.store.results.KINDS)"),
+    sa.Column("as_of", sa.Date, nullable=False, comment="computed from the data before this day"),
+    sa.Column("parameters", JSONType, nullable=False, comment="the inputs it was computed with"),
+    sa.Column("definitions_version", sa.String(32), nullable=False),
+    sa.Column("payload", JSONType, nullable=False, comment="the result frame: columns, types, data, attrs"),
+    sa.Column("notes", JSONType, nullable=False, comment="quality notes shown with the result (a list of texts)"),
+    _ts("computed_at", nullable=False),
+    sa.Column("job_run_id", Str),
+    sa.UniqueConstraint("account_id", "kind", "as_of"),
+    comment="Results a job computed ahead for pages: retention projection, revenue forecast, cohort tables.",
+)
+
 fraud_flags = _scoped(
     "fraud_flags",
     sa.Column("subject_type", sa.String(16), nullable=False, comment="referral | click | commission | affiliate"),
