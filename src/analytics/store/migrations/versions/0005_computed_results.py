@@ -1,7 +1,7 @@
 """computed_results: what a job computed ahead so that pages only read
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-08 09:00:00
 
 One row per (account, kind, as_of): the retention projection, the revenue forecast, cohort tables…, each a frame
@@ -19,8 +19,8 @@ from sqlalchemy.dialects import postgresql
 
 import analytics.store.types
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
