@@ -22,6 +22,7 @@ __all__ = ["Secret", "Settings", "load_settings"]
 
 DEFAULT_WHOP_API_BASE_URL = "https://api.whop.com/api/v1"
 DEFAULT_CONFIG_FILE = Path("~/.config/analytics/config.toml")
+DEFAULT_WEBHOOK_MAX_BODY_BYTES = 1024 * 1024
 
 
 class Secret:
@@ -91,6 +92,9 @@ class Settings:
     dashboard_render_seconds:
         A viewer kernel busy without a pause for this long is shut down (``ANALYTICS_DASHBOARD_RENDER_SECONDS``,
         default 120): a page that hangs never holds a kernel for ever.
+    webhook_max_body_bytes:
+        Largest request body the webhook receiver reads (``ANALYTICS_WEBHOOK_MAX_BODY_BYTES``, default 1 MiB;
+        Whop and WhatsApp deliveries are a few KB). A larger body is refused with 413 before it is read.
     """
 
     workspace: Path = Path("workspace")
@@ -112,6 +116,7 @@ class Settings:
     dashboard_grace_seconds: float = 30.0
     dashboard_idle_seconds: float = 1800.0
     dashboard_render_seconds: float = 120.0
+    webhook_max_body_bytes: int = DEFAULT_WEBHOOK_MAX_BODY_BYTES
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -175,8 +180,9 @@ _ENV_NAMES = {
     "dashboard_grace_seconds": "ANALYTICS_DASHBOARD_GRACE_SECONDS",
     "dashboard_idle_seconds": "ANALYTICS_DASHBOARD_IDLE_SECONDS",
     "dashboard_render_seconds": "ANALYTICS_DASHBOARD_RENDER_SECONDS",
+    "webhook_max_body_bytes": "ANALYTICS_WEBHOOK_MAX_BODY_BYTES",
 }
-_INTEGERS = {"sync_max_concurrency", "dashboard_pool_size"}
+_INTEGERS = {"sync_max_concurrency", "dashboard_pool_size", "webhook_max_body_bytes"}
 _NON_NEGATIVE_INTEGERS = {"dashboard_max_kernels"}
 _FLOATS = {"sync_requests_per_second", "dashboard_grace_seconds", "dashboard_idle_seconds", "dashboard_render_seconds"}
 _SECRETS = {

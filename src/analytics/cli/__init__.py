@@ -15,6 +15,7 @@ from analytics.cli.context import CliContext, FriendlyGroup
 from analytics.cli.demo_commands import demo_command
 from analytics.cli.import_commands import import_command, import_whop_export_command
 from analytics.cli.metric_commands import metric_command
+from analytics.cli.page_data_commands import precompute_command
 from analytics.cli.report_commands import register_report_commands
 from analytics.cli.snapshot_commands import snapshot_command
 from analytics.cli.store_commands import init_command, optimize_command
@@ -58,6 +59,7 @@ register_report_commands(cli)
 cli.add_command(demo_command)
 cli.add_command(metric_command)
 cli.add_command(snapshot_command)
+cli.add_command(precompute_command)
 cli.add_command(import_command)
 cli.add_command(import_whop_export_command)
 cli.add_command(sync_command)
