@@ -80,6 +80,15 @@ class Settings:
     webhook_max_body_bytes:
         Largest request body the webhook receiver reads (``ANALYTICS_WEBHOOK_MAX_BODY_BYTES``, default 1 MiB;
         Whop and WhatsApp deliveries are a few KB). A larger body is refused with 413 before it is read.
+    sync_max_retry_after:
+        Seconds the sync waits at most when the API asks it to (``retry-after``) before stopping with a resumable
+        checkpoint instead (``ANALYTICS_SYNC_MAX_RETRY_AFTER``, default 600 = 10 minutes).
+    sync_time_budget:
+        Seconds of wall time a sync may take before it stops with a resumable checkpoint
+        (``ANALYTICS_SYNC_TIME_BUDGET``, default 14400 = 4 hours).
+    job_heartbeat_timeout:
+        Seconds a running job may go without a heartbeat before it is shown as abandoned
+        (``ANALYTICS_JOB_HEARTBEAT_TIMEOUT``, default 600 = 10 minutes; jobs beat every fifth of it).
     """
 
     workspace: Path = Path("workspace")
@@ -97,6 +106,9 @@ class Settings:
     sync_max_concurrency: int = 4
     sync_requests_per_second: float = 20.0
     webhook_max_body_bytes: int = DEFAULT_WEBHOOK_MAX_BODY_BYTES
+    sync_max_retry_after: float = 600.0
+    sync_time_budget: float = 14400.0
+    job_heartbeat_timeout: float = 600.0
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -156,7 +168,11 @@ _ENV_NAMES = {
     "sync_max_concurrency": "ANALYTICS_SYNC_MAX_CONCURRENCY",
     "sync_requests_per_second": "ANALYTICS_SYNC_REQUESTS_PER_SECOND",
     "webhook_max_body_bytes": "ANALYTICS_WEBHOOK_MAX_BODY_BYTES",
+    "sync_max_retry_after": "ANALYTICS_SYNC_MAX_RETRY_AFTER",
+    "sync_time_budget": "ANALYTICS_SYNC_TIME_BUDGET",
+    "job_heartbeat_timeout": "ANALYTICS_JOB_HEARTBEAT_TIMEOUT",
 }
+_SECONDS_AND_RATES = {"sync_requests_per_second", "sync_max_retry_after", "sync_time_budget", "job_heartbeat_timeout"}
 _SECRETS = {
     "whop_api_key",
     "whop_webhook_secret",
@@ -218,7 +234,7 @@ def load_settings(environ: Mapping[str, str] | None = None, config_file: Path | 
             values[name] = Path(str(raw)).expanduser()
         elif name in ("sync_max_concurrency", "webhook_max_body_bytes"):
             values[name] = _parse_number(var, raw, int)
-        elif name == "sync_requests_per_second":
+        elif name in _SECONDS_AND_RATES:
             values[name] = _parse_number(var, raw, float)
         elif name == "reporting_currency":
             values[name] = str(raw).lower()

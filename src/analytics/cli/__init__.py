@@ -14,6 +14,7 @@ from analytics.cli.churn_commands import CHURN_COMMANDS
 from analytics.cli.context import CliContext, FriendlyGroup
 from analytics.cli.demo_commands import demo_command
 from analytics.cli.import_commands import import_command, import_whop_export_command
+from analytics.cli.job_commands import jobs_command
 from analytics.cli.metric_commands import metric_command
 from analytics.cli.page_data_commands import precompute_command
 from analytics.cli.report_commands import register_report_commands
@@ -65,6 +66,7 @@ cli.add_command(import_whop_export_command)
 cli.add_command(sync_command)
 cli.add_command(webhooks_command)
 cli.add_command(fake_whop_command)
+cli.add_command(jobs_command)
 for _churn_command in CHURN_COMMANDS:
     cli.add_command(_churn_command)  # train, promote, score, models
 

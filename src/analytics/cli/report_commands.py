@@ -56,6 +56,8 @@ def run_command(
     for result in results:
         seconds = sum(s.seconds for s in result.steps)
         click.echo(f"{result.schedule} run for {result.account_id}: {result.run_dir} ({seconds:.1f} s)")
+        for note in result.notes:
+            click.echo(f"  note: {note}")
         for kind, path in sorted(result.reports.items()):
             click.echo(f"  {kind:<28} {path}")
 
