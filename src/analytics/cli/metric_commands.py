@@ -30,13 +30,16 @@ def _pairs(values: tuple[str, ...], what: str) -> dict[str, Any]:
 
 
 def render_frame(frame: pd.DataFrame, fmt: str) -> str:
-    """A metric result as text: an aligned table, CSV, JSON records (ISO dates, NaN as null) or Markdown."""
+    """A metric result as text: an aligned table, CSV (safe to open in a spreadsheet, see
+    :mod:`analytics.reports.safe_csv`), JSON records (ISO dates, NaN as null) or Markdown."""
     shown = frame.copy()
     for col in shown.columns:
         if pd.api.types.is_datetime64_any_dtype(shown[col]) and getattr(shown[col].dt, "tz", None) is None:
             shown[col] = shown[col].dt.strftime("%Y-%m-%d")
     if fmt == "csv":
-        return str(shown.to_csv(index=False))
+        from analytics.reports.safe_csv import csv_text
+
+        return csv_text(shown)
     if fmt == "json":
         return str(shown.to_json(orient="records", date_format="iso", force_ascii=False, indent=1))
     if fmt == "markdown":
