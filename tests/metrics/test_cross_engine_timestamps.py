@@ -53,7 +53,9 @@ def load_business(engine: Engine) -> None:
         ("2025-02-10T10:30", "active", 2000, False, "plan_2"),
         ("2025-03-15T14:00", "canceled", 2000, False, "plan_2"),
     )
-    revenue.history("m2", "ms2", ("2025-01-03T09:00", "trialing", 0), ("2025-01-10T09:00", "active", 1500), currency="eur")
+    revenue.history(
+        "m2", "ms2", ("2025-01-03T09:00", "trialing", 0), ("2025-01-10T09:00", "active", 1500), currency="eur"
+    )
     revenue.history(
         "m3",
         "ms3",

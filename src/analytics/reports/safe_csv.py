@@ -58,12 +58,12 @@ def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
     categorical) columns are neutralised cell by cell, keeping any numbers they hold as numbers.
     """
     out = frame.copy()
-    for position, column in enumerate(frame.columns):
+    for position in range(frame.shape[1]):  # by position: column names may repeat
         series = frame.iloc[:, position]
         if isinstance(series.dtype, pd.CategoricalDtype):
             series = series.astype(object)
         if series.dtype == object or isinstance(series.dtype, pd.StringDtype):
-            out.isetitem(position, series.map(neutralise_cell, na_action="ignore"))
+            out.isetitem(position, series.map(neutralise_cell, na_action="ignore").to_numpy(dtype=object))
     out.columns = pd.Index([neutralise_cell(c) for c in frame.columns], dtype=object)
     return out
 
