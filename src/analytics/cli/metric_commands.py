@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import pandas as pd
 
 from analytics.cli.context import CliContext, pass_cli
 from analytics.errors import MetricError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["metric_command", "render_frame"]
 
@@ -32,6 +34,8 @@ def _pairs(values: tuple[str, ...], what: str) -> dict[str, Any]:
 def render_frame(frame: pd.DataFrame, fmt: str) -> str:
     """A metric result as text: an aligned table, CSV (safe to open in a spreadsheet, see
     :mod:`analytics.reports.safe_csv`), JSON records (ISO dates, NaN as null) or Markdown."""
+    import pandas as pd
+
     shown = frame.copy()
     for col in shown.columns:
         if pd.api.types.is_datetime64_any_dtype(shown[col]) and getattr(shown[col].dt, "tz", None) is None:
