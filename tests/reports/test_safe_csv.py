@@ -55,17 +55,20 @@ def test_numbers_stay_numbers_and_plain_text_is_untouched() -> None:
         {
             "amount": [-12.5, 3.0, math.nan],  # a float column
             "count": [-3, 0, 7],  # an integer column
-            # an object column as export_tables keeps it: numbers and text side by side
+            # object columns as export_tables keeps them: numbers and text side by side, integers next to None
             "mixed": [-12.5, "=1+1", None],
-            "text": ["-3", "Intro - part 1", "+44 20 7946 0958"],
+            "value": pd.Series([293277, -5, None], dtype=object),
+            # numbers as people write them have no letters, references or operators: a spreadsheet reads a number
+            "text": ["-3", "+7.7 %", "-1,234.50"],
+            "words": ["Intro - part 1", "+1.2 pts", "-2+3"],
         }
     )
     header, *rows = _cells(csv_text(frame))
-    assert header == ["amount", "count", "mixed", "text"]
+    assert header == ["amount", "count", "mixed", "value", "text", "words"]
     assert rows == [
-        ["-12.5", "-3", "-12.5", "-3"],  # "-3" as text is a plain number: a spreadsheet reads -3, no formula
-        ["3.0", "0", "'=1+1", "Intro - part 1"],
-        ["", "7", "", "'+44 20 7946 0958"],  # a phone number is not a plain number: +44 20… would be evaluated
+        ["-12.5", "-3", "-12.5", "293277", "-3", "Intro - part 1"],
+        ["3.0", "0", "'=1+1", "-5", "+7.7 %", "'+1.2 pts"],
+        ["", "7", "", "", "-1,234.50", "'-2+3"],
     ]
 
 

@@ -9,8 +9,9 @@ show it as text, and a reader can still see the original value.
 
 Only text is changed. Numbers stay numbers: a numeric column, and a number inside a text column (an integer or
 float object, as :func:`analytics.reports.export.export_tables` keeps them), are written as they are (``-12.5``,
-not ``'-12.5``); so is a text cell that is just a plain number (``"-3"``), which a spreadsheet reads as that
-number and nothing else. Column names are text cells too.
+not ``'-12.5``); so is a text cell that is just a number as people write it, digits with a sign, separators,
+spaces and a percent sign (``"-3"``, ``"+7.7 %"``, ``"-1,234.50"``): with no letters, references or operators
+inside, a spreadsheet can only read it as that number. Column names are text cells too.
 
 The text follows RFC 4180 (sections 2.6 and 2.7, as OWASP ASVS asks): rows end with CRLF, and a cell holding a
 separator, a double quote or a line break (``\n`` or a lone ``\r``) is quoted, so a cell never spills into the
@@ -23,6 +24,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 __all__ = ["FORMULA_PREFIXES", "csv_text", "neutralise_cell", "safe_frame", "write_csv"]
@@ -30,13 +32,15 @@ __all__ = ["FORMULA_PREFIXES", "csv_text", "neutralise_cell", "safe_frame", "wri
 FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
 """First characters that make a spreadsheet read a cell as a formula (OWASP CSV injection guidance)."""
 
-_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+_SPACE = " \u00a0\u202f"  # space, no-break space, narrow no-break space (thousands separators, "7.7 %")
+_NUMBER_TEXT = re.compile(rf"[+-]?[\d.,{_SPACE}]*\d[\d.,{_SPACE}]*(?:[eE][+-]?\d+)?[{_SPACE}]?%?")
+"""A number as text: a leading sign, digits, decimal and group separators, spaces, an exponent or a percent sign."""
 
 
 def neutralise_cell(value: object) -> object:
     """``value``, with a single quote in front when it is text a spreadsheet would read as a formula.
 
-    Non-text values (numbers, dates, missing values) and text that is a plain decimal number are returned
+    Non-text values (numbers, dates, missing values) and text that is only a number (``"+7.7 %"``) are returned
     unchanged.
 
     Examples
@@ -46,7 +50,7 @@ def neutralise_cell(value: object) -> object:
     >>> neutralise_cell(-12.5), neutralise_cell("-12.5"), neutralise_cell("Intro - part 1")
     (-12.5, '-12.5', 'Intro - part 1')
     """
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES) and not _PLAIN_NUMBER.fullmatch(value):
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES) and not _NUMBER_TEXT.fullmatch(value):
         return "'" + value
     return value
 
@@ -63,7 +67,10 @@ def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
         if isinstance(series.dtype, pd.CategoricalDtype):
             series = series.astype(object)
         if series.dtype == object or isinstance(series.dtype, pd.StringDtype):
-            out.isetitem(position, series.map(neutralise_cell, na_action="ignore").to_numpy(dtype=object))
+            # cell by cell into an object array: no dtype inference, so integers next to missing values stay integers
+            cells = np.empty(len(series), dtype=object)
+            cells[:] = [neutralise_cell(value) for value in series]
+            out.isetitem(position, cells)
     out.columns = pd.Index([neutralise_cell(c) for c in frame.columns], dtype=object)
     return out
 
