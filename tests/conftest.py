@@ -84,6 +84,24 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     eng.pool.dispose()
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres), "duckdb"])
+def any_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A migrated, empty store on SQLite, PostgreSQL and DuckDB."""
+    if request.param == "postgresql":
+        eng = request.getfixturevalue("_postgres_store")
+        _empty_all_tables(eng)
+        yield eng
+        return
+    if request.param == "sqlite":
+        shutil.copyfile(request.getfixturevalue("_sqlite_template"), tmp_path / "store.db")
+        eng = create_store_engine(f"sqlite:///{tmp_path}/store.db")
+    else:
+        eng = create_store_engine(f"duckdb:///{tmp_path}/store.duckdb")
+        init_store(eng)
+    yield eng
+    eng.dispose()
+
+
 @pytest.fixture
 def sqlite_engine(tmp_path: Path, _sqlite_template: Path) -> Iterator[Engine]:
     """A migrated, empty SQLite store (for tests that need only the embedded default)."""

@@ -8,8 +8,6 @@ migration that back-fills existing stores.
 from __future__ import annotations
 
 import hashlib
-import shutil
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,7 +18,7 @@ from alembic import command
 from sqlalchemy.engine import Engine
 
 from analytics.sources import import_frame
-from analytics.store import create_store_engine, init_store, metadata, upsert_rows
+from analytics.store import create_store_engine, init_store, upsert_rows
 from analytics.store.keys import member_key, member_keys
 from analytics.store.migrate import alembic_config
 from analytics.store.schema import accounts, activity_events, members
@@ -33,26 +31,6 @@ T = datetime(2025, 3, 1, 12, tzinfo=UTC)
 
 def _hex_key(value: str) -> int:
     return int(hashlib.md5(value.encode()).hexdigest()[:15], 16)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres), "duckdb"])
-def any_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """A migrated store on SQLite, PostgreSQL and DuckDB."""
-    if request.param == "postgresql":
-        eng = request.getfixturevalue("_postgres_store")
-        with eng.begin() as conn:
-            for table in reversed(metadata.sorted_tables):
-                conn.execute(table.delete())
-        yield eng
-        return
-    if request.param == "sqlite":
-        shutil.copyfile(request.getfixturevalue("_sqlite_template"), tmp_path / "store.db")
-        eng = create_store_engine(f"sqlite:///{tmp_path}/store.db")
-    else:
-        eng = create_store_engine(f"duckdb:///{tmp_path}/store.duckdb")
-        init_store(eng)
-    yield eng
-    eng.dispose()
 
 
 def _account(engine: Engine) -> None:

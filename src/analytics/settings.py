@@ -22,6 +22,7 @@ __all__ = ["Secret", "Settings", "load_settings"]
 
 DEFAULT_WHOP_API_BASE_URL = "https://api.whop.com/api/v1"
 DEFAULT_CONFIG_FILE = Path("~/.config/analytics/config.toml")
+DEFAULT_WEBHOOK_MAX_BODY_BYTES = 1024 * 1024
 
 
 class Secret:
@@ -76,6 +77,9 @@ class Settings:
         ``WHATSAPP_APP_SECRET``); ``None`` when unset.
     whop_api_base_url:
         Base URL of the Whop API v1 (``WHOP_API_BASE_URL``).
+    webhook_max_body_bytes:
+        Largest request body the webhook receiver reads (``ANALYTICS_WEBHOOK_MAX_BODY_BYTES``, default 1 MiB;
+        Whop and WhatsApp deliveries are a few KB). A larger body is refused with 413 before it is read.
     """
 
     workspace: Path = Path("workspace")
@@ -92,6 +96,7 @@ class Settings:
     reporting_currency: str = "usd"
     sync_max_concurrency: int = 4
     sync_requests_per_second: float = 20.0
+    webhook_max_body_bytes: int = DEFAULT_WEBHOOK_MAX_BODY_BYTES
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -150,6 +155,7 @@ _ENV_NAMES = {
     "reporting_currency": "ANALYTICS_REPORTING_CURRENCY",
     "sync_max_concurrency": "ANALYTICS_SYNC_MAX_CONCURRENCY",
     "sync_requests_per_second": "ANALYTICS_SYNC_REQUESTS_PER_SECOND",
+    "webhook_max_body_bytes": "ANALYTICS_WEBHOOK_MAX_BODY_BYTES",
 }
 _SECRETS = {
     "whop_api_key",
@@ -210,7 +216,7 @@ def load_settings(environ: Mapping[str, str] | None = None, config_file: Path | 
             values[name] = Secret(str(raw))
         elif name == "workspace":
             values[name] = Path(str(raw)).expanduser()
-        elif name == "sync_max_concurrency":
+        elif name in ("sync_max_concurrency", "webhook_max_body_bytes"):
             values[name] = _parse_number(var, raw, int)
         elif name == "sync_requests_per_second":
             values[name] = _parse_number(var, raw, float)

@@ -88,7 +88,7 @@ def tiny(engine: sa.Engine) -> sa.Engine:
 
 
 SYNTH_END = date(2024, 10, 1)
-_WRITTEN_BY_TESTS = ("churn_predictions", "model_registry", "job_runs")
+_WRITTEN_BY_TESTS = ("churn_predictions", "model_registry", "job_runs", "computed_results")
 
 
 def _session_store(

@@ -17,6 +17,7 @@ from analytics.auth import make_dashboard_token
 from analytics.dashboards.server import DashboardServer, dashboard_links, start_dashboards
 from analytics.models.churn import latest_scores, register_model, score_members, train_churn_model
 from analytics.settings import Secret, Settings
+from analytics.snapshots.page_data import store_page_data
 from analytics.store import create_store_engine
 from churn.conftest import SYNTH_END
 from churn.synthetic import ACCOUNT
@@ -36,7 +37,7 @@ READY = """() => {
 
 @pytest.fixture(scope="module")
 def workspace(_synthetic_store: object, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """The synthetic business in a workspace with a trained, current model and today's scores."""
+    """The synthetic business in a workspace with a trained, current model, today's scores and page data."""
     if not isinstance(_synthetic_store, Path):
         pytest.skip("the dashboard is checked on the SQLite workspace")
     settings = Settings(workspace=tmp_path_factory.mktemp("churn_dash") / "workspace", secret_key=Secret(SECRET))
@@ -46,6 +47,7 @@ def workspace(_synthetic_store: object, tmp_path_factory: pytest.TempPathFactory
     trained = train_churn_model(engine, ACCOUNT, end=SYNTH_END, n_dates=8, step_days=21)
     register_model(engine, trained, workspace=settings.workspace, make_current=True)
     score_members(engine, ACCOUNT, workspace=settings.workspace, as_of=SYNTH_END)
+    store_page_data(engine, ACCOUNT, as_of=SYNTH_END)  # the retention projection and forecast the page reads
     engine.dispose()
     return settings
 

@@ -103,7 +103,8 @@ SCORING_NOTEBOOK = NOTEBOOK.with_name("churn_scoring.ipynb")
 def test_daily_run_scores_members_with_the_current_model(
     store_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The daily schedule ends with the churn_scoring notebook; it scores as of the day after ``as_of``.
+    """The daily schedule scores with the churn_scoring notebook (then stores the page data); it scores as of the
+    day after ``as_of``.
 
     Without a current model the step writes nothing and says why; after ``analytics train`` it scores every paying
     member (the count recorded in the notebook equals the rows written) and records the job.
@@ -113,7 +114,7 @@ def test_daily_run_scores_members_with_the_current_model(
     from analytics.models.churn import daily_churn_step
 
     steps = yaml.safe_load((NOTEBOOK.parents[1] / "params" / "daily.yaml").read_text(encoding="utf-8"))["steps"]
-    assert [s["notebook"] for s in steps] == ["sync", "snapshot", "churn_scoring"]
+    assert [s["notebook"] for s in steps] == ["sync", "snapshot", "churn_scoring", "page_data"]
 
     url = f"sqlite:///{store_file}"
     engine = create_store_engine(url)

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from analytics.errors import ModelError
+from analytics.errors import ModelError, StatisticalWarning
 from analytics.models.retention.cohorts import kaplan_meier, member_lifetimes
 from analytics.models.retention.forecast import lifetime_value, retention_projection, revenue_forecast
-from analytics.models.retention.sbg import ShiftedBetaGeometricFitter, survival_to_durations
+from analytics.models.retention.sbg import PHI_MIN, ShiftedBetaGeometricFitter, survival_to_durations
 from churn.builders import ACCOUNT as TINY
 from churn.conftest import SYNTH_END
 from churn.synthetic import ACCOUNT as SYNTH
@@ -79,14 +80,52 @@ def test_retention_rate_and_churn_probability_are_consistent() -> None:
 def test_derl_equals_the_discounted_sum(renewals: int) -> None:
     sbg = ShiftedBetaGeometricFitter().fit_survival(HIGH_END)
     d = 0.10
-    t = np.arange(renewals + 1, 5000)
+    # The paper's n − 1 = renewals made: the customer is at the end of period n and decides on the n-th renewal.
+    n = renewals + 1
+    t = np.arange(n, 5000)
     # Payments at each future renewal, the first one (now) undiscounted, given survival so far.
-    brute = np.sum(sbg.survival_function(t) / sbg.survival_function(renewals) / (1 + d) ** (t - renewals - 1))
-    assert sbg.derl(d, renewals) == pytest.approx(brute, rel=1e-9)
+    brute = np.sum(sbg.survival_function(t) / sbg.survival_function(n - 1) / (1 + d) ** (t - n))
+    assert sbg.derl(d, renewals_made=renewals) == pytest.approx(brute, rel=1e-9)
     all_t = np.arange(0, 5000)
     assert sbg.discounted_expected_lifetime(d) == pytest.approx(
         np.sum(sbg.survival_function(all_t) / (1 + d) ** all_t), rel=1e-9
     )
+
+
+def test_members_who_churn_alike_give_the_geometric_edge_without_a_warning() -> None:
+    """10 % of a cohort leaves every period (renewal rates do not rise with tenure): the maximum of the likelihood
+    is at α, β → ∞. The fit stops at the edge (φ = PHI_MIN), converges and says so, instead of walking towards
+    infinity until it runs out of iterations (which warned three times per page before)."""
+    geometric = [round(1000 * 0.9**t) for t in range(8)]  # 1000, 900, 810, 729, 656, 590, 531, 478
+    sbg = ShiftedBetaGeometricFitter().fit_survival(geometric)
+    assert sbg.converged_ and sbg.at_bound_ == "homogeneous" and sbg.polarization_ == PHI_MIN
+    assert sbg.mean_churn_ == pytest.approx(0.1, abs=1e-3)
+    np.testing.assert_allclose(sbg.survival_function(np.arange(8)), 0.9 ** np.arange(8), rtol=2e-3)
+    # a bootstrap refit starts from the first fit's (huge) α and β: still converged, still no warning
+    durations, churned, weights = survival_to_durations(geometric)
+    refit = ShiftedBetaGeometricFitter().fit(durations, churned, weights, start=(6e4, 5.4e5))
+    assert refit.converged_ and refit.at_bound_ == "homogeneous"
+    assert np.isnan(refit.standard_errors_["alpha"])  # not identified at the edge
+
+
+def test_a_fit_that_does_not_converge_still_warns(monkeypatch: pytest.MonkeyPatch) -> None:
+    from analytics.models.retention import sbg as module
+
+    real = module.minimize
+
+    def one_step(*args: object, **kwargs: Any) -> Any:
+        return real(*args, **{**kwargs, "options": {**kwargs["options"], "maxiter": 1}})
+
+    monkeypatch.setattr(module, "minimize", one_step)
+    with pytest.warns(StatisticalWarning, match="sBG fit did not converge"):
+        sbg = ShiftedBetaGeometricFitter().fit_survival(REGULAR)
+    assert not sbg.converged_
+
+
+def test_derl_refuses_negative_renewals() -> None:
+    sbg = ShiftedBetaGeometricFitter().fit_survival(HIGH_END)
+    with pytest.raises(ModelError, match="renewals made must be ≥ 0"):
+        sbg.derl(0.1, [2, -1])
 
 
 def test_bad_survival_data_is_refused() -> None:
@@ -140,10 +179,16 @@ def test_projection_ltv_and_forecast(synthetic: sa.Engine) -> None:
     assert ltv["cohort_ltv_minor"] == pytest.approx(ltv["arpa_minor"] * ltv["del_periods"])
 
     forecast = revenue_forecast(synthetic, SYNTH, as_of=SYNTH_END, projection=projection, n_boot=100)
-    months, total = forecast[forecast["month"] > 0], forecast[forecast["month"] == 0].iloc[0]
+    now, months = forecast[forecast["month"] == 0].iloc[0], forecast[forecast["month"] > 0]
     assert months["month"].tolist() == [1, 2, 3]
     assert (months["low_minor"] <= months["expected_minor"]).all()
     assert (months["expected_minor"] <= months["high_minor"]).all()
+    total = forecast.attrs["total"]["usd"]
     assert total["expected_minor"] == pytest.approx(months["expected_minor"].sum())
+    assert total["low_minor"] <= total["expected_minor"] <= total["high_minor"]
+    # Month 0 is where the forecast starts: the MRR of the paying members now (ARPA × paying), no interval.
+    assert now["members"] == ltv["paying"]
+    assert now["expected_minor"] == pytest.approx(round(ltv["arpa_minor"] * ltv["paying"]))
+    assert now["low_minor"] == now["expected_minor"] == now["high_minor"] and now["new_minor"] == 0
     # Month 1 of the existing base is at most its current monthly revenue (nobody new in it).
-    assert months.iloc[0]["existing_minor"] <= ltv["arpa_minor"] * ltv["paying"] + 1e-6
+    assert months.iloc[0]["existing_minor"] <= now["existing_minor"] + 1e-6

@@ -22,6 +22,7 @@ from analytics.dashboards.server import DashboardServer, dashboard_links, start_
 from analytics.metrics import MetricRequest, get
 from analytics.settings import Secret
 from analytics.snapshots import write_snapshots
+from analytics.snapshots.page_data import store_page_data
 from analytics.widgets.format import format_value
 from conftest import DemoWorkspace
 
@@ -46,6 +47,7 @@ def site(demo_workspace: DemoWorkspace) -> Iterator[DashboardServer]:
     write_snapshots(  # complete weeks only: 31 March – 29 June
         demo.engine, period="weekly", start=date(2025, 3, 31), end=WEEK[1], accounts=[demo.account_id], progress=False
     )
+    store_page_data(demo.engine, demo.account_id, as_of=WEEK[1] + timedelta(days=2))  # the cohort table (to 30 June)
     environ = {k: v for k, v in os.environ.items() if not k.startswith("ANALYTICS_")}
     with start_dashboards(demo.settings, environ=environ) as server:
         yield server

@@ -15,7 +15,14 @@ SECRET_WORDS = ("key", "secret", "token", "password", "database_url")
 
 
 def test_the_expected_notebooks_exist() -> None:
-    assert [p.stem for p in NOTEBOOKS] == ["business_report", "churn_scoring", "churn_training", "snapshot", "sync"]
+    assert [p.stem for p in NOTEBOOKS] == [
+        "business_report",
+        "churn_scoring",
+        "churn_training",
+        "page_data",
+        "snapshot",
+        "sync",
+    ]
     assert [p.stem for p in DASHBOARDS] == ["churn", "content", "engagement", "overview", "revenue"]
 
 

@@ -79,6 +79,43 @@ def test_analytics_webhooks_reprocess(env: str) -> None:
         target.dispose()
 
 
+def test_analytics_webhooks_reprocess_attempts_every_delivery_and_ends_with_a_summary(env: str) -> None:
+    """The second of three stored deliveries has "timestamp": 1e20: it is marked failed with its reason, the third
+    is still replayed, and the command exits 1 with a summary instead of a traceback."""
+    target = create_store_engine(env)
+    bodies = [
+        '{"type": "invoice.created", "account_id": "biz_tiny", "data": {}}',
+        '{"type": "membership.activated", "account_id": "biz_tiny", "timestamp": 1e20, "data": {}}',
+        '{"type": "invoice.paid", "account_id": "biz_tiny", "data": {}}',
+    ]
+    try:
+        CliRunner().invoke(cli, ["init"])
+        with target.begin() as conn:
+            for n, body in enumerate(bodies, start=1):
+                conn.execute(
+                    webhook_inbox.insert().values(
+                        id=f"whop:msg_{n}",
+                        source="whop",
+                        account_id="biz_tiny",
+                        event_type=body.split('"')[3],
+                        received_at=datetime(2025, 1, 1, n, tzinfo=UTC),
+                        headers={},
+                        body=body,
+                        status="received",
+                    )
+                )
+        result = CliRunner().invoke(cli, ["webhooks", "reprocess"])
+        assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+        lines = result.output.splitlines()
+        assert lines[0] == "whop:msg_1  invoice.created  ignored  unhandled event type 'invoice.created'"
+        assert lines[1].startswith("whop:msg_2  membership.activated  failed  DataValidationError: column 'timestamp'")
+        assert lines[2] == "whop:msg_3  invoice.paid  ignored  unhandled event type 'invoice.paid'"
+        assert lines[3] == "replayed 3 deliveries: failed 1, ignored 2"
+        assert "1 of 3 deliveries failed" in result.output and "Traceback" not in result.output
+    finally:
+        target.dispose()
+
+
 def test_sync_demo_serves_syncs_and_delivers_webhooks(tmp_path: Path) -> None:
     settings = Settings(workspace=tmp_path)
     result = sync_demo(settings, size="tiny", seed=3, end=date(2025, 6, 30), days=2, progress=False)

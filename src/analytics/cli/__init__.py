@@ -45,6 +45,10 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
         "analytics.cli.metric_commands:metric_command",
         "Print any metric of the catalog for an account and a period.",
     ),
+    "precompute": (
+        "analytics.cli.page_data_commands:precompute_command",
+        "Compute and store what the dashboards show beyond snapshots and churn scores (pages only read it).",
+    ),
     "snapshot": (
         "analytics.cli.snapshot_commands:snapshot_command",
         "Write per-period snapshots of the key metrics (idempotent: a period written again is replaced).",
@@ -63,7 +67,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "webhooks": (
         "analytics.cli.whop_commands:webhooks_command",
-        "Receive Whop webhooks on POST /webhooks/whop (secret from WHOP_WEBHOOK_SECRET).",
+        "Receive Whop webhooks on POST /webhooks/whop (secret from WHOP_WEBHOOK_SECRET; bodies over "
+        "ANALYTICS_WEBHOOK_MAX_BODY_BYTES are refused with 413).",
     ),
     "fake-whop": (
         "analytics.cli.whop_commands:fake_whop_command",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections import Counter
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -98,11 +99,15 @@ def sync_command(
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.pass_context
 def webhooks_command(ctx: click.Context, host: str, port: int) -> None:
-    """Receive Whop webhooks on POST /webhooks/whop (secret from WHOP_WEBHOOK_SECRET)."""
+    """Receive Whop webhooks on POST /webhooks/whop (secret from WHOP_WEBHOOK_SECRET; bodies over
+    ANALYTICS_WEBHOOK_MAX_BODY_BYTES are refused with 413)."""
     if ctx.invoked_subcommand is not None:
         return
     cli: CliContext = ctx.ensure_object(CliContext)
-    receiver = WebhookReceiver(cli.engine(), cli.settings.require("whop_webhook_secret"))
+    settings = cli.settings
+    receiver = WebhookReceiver(
+        cli.engine(), settings.require("whop_webhook_secret"), max_body_bytes=settings.webhook_max_body_bytes
+    )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     click.echo(f"receiving Whop webhooks on http://{host}:{port}{WEBHOOK_PATH}")
     uvicorn.run(receiver.app, host=host, port=port, log_level="info")
@@ -112,16 +117,29 @@ def webhooks_command(ctx: click.Context, host: str, port: int) -> None:
 @click.option("--all", "everything", is_flag=True, help="Replay processed and ignored deliveries too.")
 @pass_cli
 def reprocess_command(cli: CliContext, everything: bool) -> None:
-    """Replay the webhook inbox (received and failed deliveries by default) into the normalized tables."""
+    """Replay the webhook inbox (received and failed deliveries by default) into the normalized tables.
+
+    Prints each delivery's outcome, then the inbox report. Every delivery is attempted; exit code 1 when any failed
+    (each keeps its reason in the inbox).
+    """
     statuses = ("received", "failed", "processed", "ignored") if everything else ("received", "failed")
     engine = cli.engine()
-    outcome = reprocess(engine, statuses=statuses)
-    click.echo(
-        f"replayed {sum(outcome.values())} deliveries: " + ", ".join(f"{k} {v}" for k, v in sorted(outcome.items()))
-    )
+    outcomes = reprocess(engine, statuses=statuses)
+    for outcome in outcomes:
+        note = f"  {outcome.note}" if outcome.note else ""
+        click.echo(f"{outcome.inbox_id}  {outcome.event_type or '-'}  {outcome.status}{note}")
+    counts = Counter(outcome.status for outcome in outcomes)
+    click.echo(f"replayed {len(outcomes)} deliveries: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     report = inbox_report(engine)
     if not report.empty:
         click.echo(report.to_string(index=False))
+    if counts["failed"]:
+        click.echo(
+            f"{counts['failed']} of {len(outcomes)} deliveries failed; each is kept in the inbox as failed with its "
+            "reason (above). Fix the cause, then run `analytics webhooks reprocess` again.",
+            err=True,
+        )
+        raise SystemExit(1)
 
 
 @click.command("fake-whop")

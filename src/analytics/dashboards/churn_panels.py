@@ -1,15 +1,16 @@
 """Churn dashboard panels: members at risk with their factors and actions, risk distribution, model card summary,
 retention projection and the 90-day revenue forecast.
 
-Loaders read the scores the daily run stored (:mod:`analytics.models.churn.predictions`) or fit the retention
-model on the account's history; drawing is :mod:`analytics.models.churn.charts`. The period controls do not
-apply (scores are as of their day), so the page is laid out without controls; empty states say what to run.
+Loaders only read: the scores the daily run stored (:mod:`analytics.models.churn.predictions`), and the retention
+projection and revenue forecast the page-data job stored (:mod:`analytics.store.results`, written by
+:mod:`analytics.snapshots.page_data`), with the job's quality notes in ``frame.attrs["notes"]``. No model is
+fitted here. Drawing is :mod:`analytics.models.churn.charts`. The period controls do not apply (scores and
+projections are as of their day), so the page is laid out without controls; empty states say what to run.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -17,6 +18,7 @@ import pandas as pd
 from analytics.kpis import Filters, NotAvailable
 from analytics.models.churn import charts
 from analytics.models.churn.predictions import at_risk_members, current_model_card, latest_scores
+from analytics.store.results import missing_message, read_result
 from analytics.widgets.kpi import Kpi
 from analytics.widgets.panels import ChartPanel, KpiPanel, TablePanel
 
@@ -191,14 +193,20 @@ def calibration_chart(dashboard: Dashboard) -> ChartPanel:
     )
 
 
-def _projection(dashboard: Dashboard, f: Filters) -> Any:
-    from analytics.errors import ModelError
-    from analytics.models.retention import retention_projection
+def _stored(dashboard: Dashboard, kind: str, what: str) -> pd.DataFrame:
+    """The newest stored ``kind`` (:mod:`analytics.store.results`) with its notes in ``attrs["notes"]``.
 
-    try:
-        return retention_projection(dashboard.engine, dashboard.account_id, as_of=f.end + timedelta(days=1), periods=12)
-    except ModelError as exc:
-        raise NotAvailable(str(exc)) from exc
+    Raises
+    ------
+    NotAvailable
+        Nothing is stored yet (the message names the command), or the job stored it empty (its note says why).
+    """
+    stored = read_result(dashboard.engine, dashboard.account_id, kind)
+    if stored is None:
+        raise NotAvailable(missing_message(what, dashboard.account_id))
+    if stored.frame.empty:
+        raise NotAvailable(" ".join(stored.notes) or f"No {what} for this account.")
+    return stored.frame
 
 
 def retention_chart(dashboard: Dashboard) -> ChartPanel:
@@ -206,7 +214,7 @@ def retention_chart(dashboard: Dashboard) -> ChartPanel:
     return ChartPanel(
         "retention_projection",
         "Retention: observed and projected",
-        lambda f: _projection(dashboard, f).curve,
+        lambda f: _stored(dashboard, "retention_curve", "retention projection"),
         lambda frame, f: charts.retention_projection(frame),
     )
 
@@ -215,12 +223,7 @@ def revenue_forecast_chart(dashboard: Dashboard) -> ChartPanel:
     """Recurring revenue of the next three 30-day months (existing members + new business) with a 90 % interval."""
 
     def load(f: Filters) -> pd.DataFrame:
-        from analytics.models.retention import revenue_forecast
-
-        projection = _projection(dashboard, f)
-        return revenue_forecast(
-            dashboard.engine, dashboard.account_id, as_of=projection.as_of, projection=projection, n_boot=100
-        )
+        return _stored(dashboard, "revenue_forecast", "revenue forecast")
 
     return ChartPanel(
         "revenue_forecast",

@@ -1,7 +1,8 @@
 """Overview and revenue panels: KPI cards, MRR, movements waterfall, members by status, churn, cohorts, dunning.
 
 Each function takes the :class:`~analytics.dashboards.session.Dashboard` and returns a panel whose loader calls
-registered metrics through :class:`analytics.kpis.AccountMetrics`; nothing here computes a metric.
+registered metrics through :class:`analytics.kpis.AccountMetrics` or reads what a job stored (the cohort table);
+nothing here computes a metric.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import pandas as pd
 
 from analytics import charts
 from analytics.dashboards.data import to_major
-from analytics.kpis import KPI_METRICS, Filters, kpi_values, kpi_window, minor_scale
+from analytics.kpis import KPI_METRICS, FilterNotSupported, Filters, NotAvailable, kpi_values, kpi_window, minor_scale
 from analytics.metrics import membership_status as _membership_status  # noqa: F401 (registers the metric)
+from analytics.store.results import missing_message
 from analytics.widgets.frame import server_log
 from analytics.widgets.panels import ChartPanel, KpiPanel, TablePanel
 
@@ -151,20 +153,36 @@ def churn_chart(dashboard: Dashboard) -> ChartPanel:
 
 
 def cohort_chart(dashboard: Dashboard) -> ChartPanel:
-    """Net MRR retention by first-payment cohort (monthly cohorts, or weekly when the grain is finer)."""
+    """Net MRR retention by first-payment cohort (monthly cohorts, or weekly when the grain is finer).
+
+    Reads the cohort table the page-data job stored (:func:`analytics.snapshots.cohort_tables.read_cohort_table`)
+    and keeps the cohorts and columns of the selected range; the metric is not run here.
+    """
 
     def load(f: Filters) -> pd.DataFrame:
+        from analytics.snapshots.cohort_tables import read_cohort_table
+
+        if f.product_id or f.plan_id:
+            raise FilterNotSupported(
+                f"Not available per {'plan' if f.plan_id else 'product'}: choose all products and plans to see it."
+            )
         grain = "month" if f.grain == "month" else "week"
-        frame = dashboard.metric("net_mrr_retention", f.start, f.end, grain, f)
-        frame = frame.dropna(subset=["net_mrr_retention_pct"])
+        stored = read_cohort_table(dashboard.engine, dashboard.account_id, grain, f.start, f.end)
+        if stored is None:
+            raise NotAvailable(missing_message("cohort table", dashboard.account_id))
+        if stored.frame.empty:  # no cohorts at all (the stored note says why)
+            return pd.DataFrame(columns=["cohort", "period", "retention"])
+        frame = stored.frame.dropna(subset=["net_mrr_retention_pct"])
         fmt = "%Y-%m" if grain == "month" else "%Y-%m-%d"
-        return pd.DataFrame(
+        out = pd.DataFrame(
             {
                 "cohort": pd.to_datetime(frame["cohort"]).dt.strftime(fmt),
                 "period": frame["k"].astype(int),
                 "retention": frame["net_mrr_retention_pct"].astype(float) / 100.0,
             }
         )
+        out.attrs["notes"] = list(stored.notes)
+        return out
 
     return ChartPanel(
         "cohorts",

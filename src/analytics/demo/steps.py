@@ -8,8 +8,10 @@ lesson and funnel events), WhatsApp, affiliate clicks/referrals/commissions, dis
 imports from their own exports; the demo imports it from the source store through the same import path
 (:func:`analytics.sources.imports.import_frame`).
 ``snapshots`` backfills 12 months of daily snapshots and the weekly and monthly ones that dashboards and reports read;
-``churn`` (from :mod:`analytics.models.churn.demo_step`) trains, promotes and scores; ``reports`` runs the weekly
-report notebooks through Papermill (HTML, PDF, CSV, JSON) and signs a dashboard link per account and dashboard.
+``churn`` (from :mod:`analytics.models.churn.demo_step`) trains, promotes and scores; ``page_data`` (from
+:mod:`analytics.snapshots.page_data`) stores the retention projection, revenue forecast and cohort tables the
+dashboards read; ``reports`` runs the weekly report notebooks through Papermill (HTML, PDF, CSV, JSON) and signs a
+dashboard link per account and dashboard.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from sqlalchemy.engine import Engine
 from analytics.demo.pipeline import DemoContext, register_step
 from analytics.models.churn.demo_step import churn_step
 from analytics.reports.demo_step import reports_step
+from analytics.snapshots.page_data import page_data_step
 from analytics.store import create_store_engine
 from analytics.store.schema import metadata
 
@@ -120,4 +123,5 @@ def snapshots_step(ctx: DemoContext) -> Mapping[str, Any]:
 register_step("load", sync_step, after="init")
 register_step("snapshots", snapshots_step, after="load")
 register_step("churn", churn_step, after="snapshots")
-register_step("reports", reports_step, after="churn")
+register_step("page_data", page_data_step, after="churn")
+register_step("reports", reports_step, after="page_data")

@@ -36,6 +36,7 @@ NOT_IMPORTABLE: dict[str, str] = {
     "job_runs": "it is the workbook's own log of runs",
     "quarantine": "it is where the workbook puts rejected rows (resolve them in place instead)",
     "webhook_inbox": "it holds raw webhook deliveries exactly as received",
+    "webhook_versions": "it records which webhook delivery each record's state came from",
 }
 
 IMPORTABLE_TABLES: tuple[str, ...] = tuple(t.name for t in metadata.sorted_tables if t.name not in NOT_IMPORTABLE)

@@ -536,6 +536,18 @@ webhook_inbox = sa.Table(
     comment="Raw accepted webhook deliveries, written before processing so nothing is lost.",
 )
 
+webhook_versions = sa.Table(
+    "webhook_versions",
+    metadata,
+    sa.Column("table_name", sa.String(64), primary_key=True, comment="the table the record is in (memberships, …)"),
+    sa.Column("account_id", Str, primary_key=True),
+    sa.Column("record_id", Str, primary_key=True),
+    _ts("updated_at", comment="the record's updated_at as the delivery whose state is stored gave it"),
+    _ts("delivered_at", comment="that delivery's own timestamp (envelope timestamp, else its signature time)"),
+    comment="Which webhook delivery's state each record holds, so deliveries that tie on updated_at are ordered "
+    "by their own timestamps (analytics.sources.whop.delivery_order); also the per-record lock of the webhooks.",
+)
+
 sync_checkpoints = sa.Table(
     "sync_checkpoints",
     metadata,
@@ -633,6 +645,20 @@ churn_predictions = _scoped(
     _ts("created_at", nullable=False),
     sa.UniqueConstraint("account_id", "model_id", "member_id", "as_of"),
     comment="Churn risk per paying member with factors, actions and later outcomes.",
+)
+
+computed_results = _scoped(
+    "computed_results",
+    sa.Column("kind", sa.String(64), nullable=False, comment="what the result is (analytics.store.results.KINDS)"),
+    sa.Column("as_of", sa.Date, nullable=False, comment="computed from the data before this day"),
+    sa.Column("parameters", JSONType, nullable=False, comment="the inputs it was computed with"),
+    sa.Column("definitions_version", sa.String(32), nullable=False),
+    sa.Column("payload", JSONType, nullable=False, comment="the result frame: columns, types, data, attrs"),
+    sa.Column("notes", JSONType, nullable=False, comment="quality notes shown with the result (a list of texts)"),
+    _ts("computed_at", nullable=False),
+    sa.Column("job_run_id", Str),
+    sa.UniqueConstraint("account_id", "kind", "as_of"),
+    comment="Results a job computed ahead for pages: retention projection, revenue forecast, cohort tables.",
 )
 
 fraud_flags = _scoped(

@@ -5,11 +5,15 @@
 * :func:`lifetime_value` puts the cohort-based LTV, ``ARPA × DEL(d)`` (Fader & Hardie 2010), beside the simple
   ``ARPA ÷ churn rate`` (trailing churn per period, as ChartMogul does), and values the current base with DERL.
 * :func:`revenue_forecast` projects monthly revenue for the next ``days`` (default 90) from each paying member's
-  retention given their age, plus the trend of new paying members, with a bootstrap interval.
+  retention given their age, plus the trend of new paying members, with a bootstrap interval. It starts from the
+  MRR now (month 0), so its first month sits next to the MRR the dashboards show.
 
 Revenue means recurring revenue: the monthly-normalised price (MRR) of the members expected to be paying at the
 middle of each 30-day month, so the months add up to the subscription revenue of the period (one-off payments and
-refunds are not forecast). Amounts are in minor units of each currency (one row per currency and month).
+refunds are not forecast). Month 0 is the MRR of the members paying at ``as_of`` 00:00, the base the forecast
+follows (the ``mrr`` metric's value for the day before, when the account's MRR policies count the same
+memberships). Amounts are in minor units: of each currency (one set of rows per currency), or of one currency
+with every other converted at the latest rate on or before the day before ``as_of`` (as the MRR metric converts).
 
 Forecast formulas, per 30-day month ``k = 1, 2, 3`` counted from ``as_of`` (mid-month at ``k − ½`` periods):
 
@@ -25,14 +29,17 @@ base's binomial noise added with its normal approximation.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Engine
+from threadpoolctl import threadpool_limits
 
-from analytics.errors import ModelError
+from analytics.errors import ModelError, StatisticalWarning
 from analytics.models.churn.population import cut_instant
 from analytics.models.retention.cohorts import (
     cohort_retention,
@@ -175,6 +182,55 @@ def _revenue(
     return existing, new, variance
 
 
+def _bootstrap_models(
+    counts: pd.DataFrame, model: ShiftedBetaGeometricFitter, n_boot: int, rng: np.random.Generator
+) -> list[ShiftedBetaGeometricFitter]:
+    """The sBG refitted to ``n_boot`` multinomial resamples of the lifetimes (non-converged refits left out).
+
+    Each fit is a two-parameter problem: BLAS threads would only fight over the cores (ten times slower on a busy
+    machine), so the refits run on one.
+    """
+    models, failed, total = [], 0, int(counts["n"].sum())
+    with threadpool_limits(limits=1), warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatisticalWarning)  # counted below, not repeated n_boot times
+        for _ in range(n_boot):
+            resampled = counts.assign(n=rng.multinomial(total, counts["n"] / counts["n"].sum()))
+            resampled = resampled[resampled["n"] > 0]
+            if not resampled["churned"].any():
+                continue
+            refit = _fit(resampled, start=(model.alpha_, model.beta_))
+            if refit.converged_:
+                models.append(refit)
+            else:
+                failed += 1
+    if failed:
+        warnings.warn(
+            f"{failed} of {n_boot} bootstrap refits of the sBG model did not converge; the interval uses the "
+            f"other {n_boot - failed}",
+            StatisticalWarning,
+            stacklevel=3,
+        )
+    return models
+
+
+def _rates_to(engine: Engine, currencies: list[str], currency: str, day: date) -> dict[str, float]:
+    """Minor units of each currency → minor units of ``currency`` at the latest stored rate on or before ``day``.
+
+    Raises
+    ------
+    MetricError
+        A currency has no rate on or before ``day`` (the message says which rows to add to ``fx_rates``).
+    """
+    from analytics.metrics.fx import load_rates
+
+    table = load_rates(engine, currencies, currency, day)
+    codes = np.asarray(currencies, dtype=object)
+    factors = table.factors(codes, np.full(len(codes), np.datetime64(day, "ns")))
+    if np.isnan(factors).any():
+        raise table.missing(codes[np.isnan(factors)], np.full(int(np.isnan(factors).sum()), np.datetime64(day, "ns")))
+    return {c: float(f) for c, f in zip(currencies, factors, strict=True)}
+
+
 def revenue_forecast(
     engine: Engine,
     account_id: str,
@@ -187,37 +243,47 @@ def revenue_forecast(
     level: float = 0.9,
     seed: int = 0,
     projection: RetentionProjection | None = None,
+    currency: str | None = None,
 ) -> pd.DataFrame:
-    """Monthly revenue for the next ``days`` per currency, with a ``level`` bootstrap interval.
+    """Monthly recurring revenue for the next ``days``, starting from the MRR now, with a ``level`` interval.
+
+    Month 0 is the MRR of the members paying at ``as_of`` 00:00 (the end of the day before: what the ``mrr``
+    metric reports for that day), the base the forecast starts from; months 1, 2, … are the MRR expected at the
+    middle of each next ``period_days``-day month. With ``currency``, every currency is converted into it at the
+    latest rate on or before the day before ``as_of`` (one set of rows, as the MRR metric reports); otherwise one
+    set of rows per currency.
 
     Returns
     -------
     pandas.DataFrame
-        ``currency``, ``month`` (1…), ``start``, ``end`` (dates), ``existing_minor``, ``new_minor``,
-        ``expected_minor``, ``low_minor``, ``high_minor`` and a ``total`` row per currency (month 0).
+        ``currency``, ``month`` (0 = now, 1…), ``start``, ``end`` (dates; month 0: the day before ``as_of``),
+        ``existing_minor``, ``new_minor``, ``expected_minor``, ``low_minor``, ``high_minor`` (month 0: the MRR,
+        no interval), ``members`` (paying members at month 0; NaN later). ``attrs["total"]`` holds, per currency,
+        the revenue of the whole ``days`` (``expected_minor``, ``low_minor``, ``high_minor``, ``start``, ``end``);
+        ``attrs["currencies"]`` the currencies the members pay in.
+
+    Raises
+    ------
+    MetricError
+        ``currency`` is given and a currency has no exchange rate into it on or before the day before ``as_of``.
     """
     proj = projection or retention_projection(engine, account_id, as_of=as_of, period_days=period_days)
     months = max(1, int(np.ceil(days / period_days)))
     cut = pd.Timestamp(cut_instant(as_of))
+    day_before = as_of - timedelta(days=1)
     payers = paying_members(engine, account_id, as_of=as_of)
     ages_by_member = proj.lifetimes.set_index("member_id")["age_periods"]
     new = _new_counts(proj.lifetimes, cut, history_periods, period_days)
-    counts = _counts(proj.lifetimes)
-    rng = np.random.default_rng(seed)
-    boot_models = []
-    for _ in range(n_boot):
-        resampled = counts.assign(n=rng.multinomial(int(counts["n"].sum()), counts["n"] / counts["n"].sum()))
-        resampled = resampled[resampled["n"] > 0]
-        if not resampled["churned"].any():
-            continue
-        boot_models.append(_fit(resampled, start=(proj.model.alpha_, proj.model.beta_)))
-    rows = []
     currencies = sorted(set(payers["currency"]) | set(new["currency"]))
-    for currency in currencies:
-        g = payers[payers["currency"] == currency]
+    factors = _rates_to(engine, currencies, currency, day_before) if currency else {c: 1.0 for c in currencies}
+    rng = np.random.default_rng(seed)
+    boot_models = _bootstrap_models(_counts(proj.lifetimes), proj.model, n_boot, rng)
+    parts: dict[str, dict[str, Any]] = {}
+    for code in currencies:
+        g = payers[payers["currency"] == code]
         prices = g["monthly_minor"].to_numpy(dtype=float)
         ages = ages_by_member.reindex(g["member_id"]).fillna(0).to_numpy(dtype=float)
-        nc = new[new["currency"] == currency]
+        nc = new[new["currency"] == code]
         history = np.bincount(nc["k"].to_numpy(dtype=int), minlength=history_periods).astype(float)
         arrivals, fitted, residuals = _trend(history, months)
         recent = nc[nc["k"] >= history_periods - 3]["first_monthly_minor"]
@@ -229,34 +295,72 @@ def revenue_forecast(
             boot_arrivals = rng.poisson(_trend(redrawn, months)[0])
             e, n, var = _revenue(sbg, prices, ages, boot_arrivals.astype(float), arpa_new, months)
             sims[b] = e + n + rng.normal(0.0, np.sqrt(var))
-        lo_q, hi_q = (1 - level) / 2, (1 + level) / 2
+        f = factors[code]
+        target = currency or code
+        # the MRR now as the mrr metric converts it: the currency's whole MRR at the day's rate, rounded
+        mrr = float(np.rint(np.rint(prices.sum()) * f))
+        part = parts.setdefault(target, {"mrr": 0.0, "members": 0, "existing": 0.0, "new": 0.0, "sims": 0.0})
+        part["mrr"] += mrr
+        part["members"] += int(g["member_id"].nunique())
+        part["existing"] = part["existing"] + existing * f
+        part["new"] = part["new"] + new_rev * f
+        part["sims"] = part["sims"] + sims * f
+    lo_q, hi_q = (1 - level) / 2, (1 + level) / 2
+    rows: list[dict[str, Any]] = []
+    totals: dict[str, dict[str, Any]] = {}
+    for code, part in parts.items():
+        sims = part["sims"]
+        rows.append(
+            {
+                "currency": code,
+                "month": 0,
+                "start": day_before,
+                "end": day_before,
+                "existing_minor": part["mrr"],
+                "new_minor": 0.0,
+                "expected_minor": part["mrr"],
+                "low_minor": part["mrr"],
+                "high_minor": part["mrr"],
+                "members": float(part["members"]),
+            }
+        )
         for k in range(months):
             start = as_of + timedelta(days=period_days * k)
             rows.append(
                 {
-                    "currency": currency,
+                    "currency": code,
                     "month": k + 1,
                     "start": start,
                     "end": start + timedelta(days=period_days - 1),
-                    "existing_minor": existing[k],
-                    "new_minor": new_rev[k],
-                    "expected_minor": existing[k] + new_rev[k],
+                    "existing_minor": float(part["existing"][k]),
+                    "new_minor": float(part["new"][k]),
+                    "expected_minor": float(part["existing"][k] + part["new"][k]),
                     "low_minor": float(np.quantile(sims[:, k], lo_q)) if len(sims) else np.nan,
                     "high_minor": float(np.quantile(sims[:, k], hi_q)) if len(sims) else np.nan,
+                    "members": np.nan,
                 }
             )
-        totals = sims.sum(axis=1) if len(sims) else np.array([np.nan])
-        rows.append(
-            {
-                "currency": currency,
-                "month": 0,
-                "start": as_of,
-                "end": as_of + timedelta(days=period_days * months - 1),
-                "existing_minor": float(existing.sum()),
-                "new_minor": float(new_rev.sum()),
-                "expected_minor": float(existing.sum() + new_rev.sum()),
-                "low_minor": float(np.quantile(totals, lo_q)),
-                "high_minor": float(np.quantile(totals, hi_q)),
-            }
-        )
-    return pd.DataFrame(rows)
+        whole = sims.sum(axis=1)
+        totals[code] = {
+            "start": as_of.isoformat(),
+            "end": (as_of + timedelta(days=period_days * months - 1)).isoformat(),
+            "expected_minor": float(part["existing"].sum() + part["new"].sum()),
+            "low_minor": float(np.quantile(whole, lo_q)) if len(whole) else None,
+            "high_minor": float(np.quantile(whole, hi_q)) if len(whole) else None,
+        }
+    columns = [
+        "currency",
+        "month",
+        "start",
+        "end",
+        "existing_minor",
+        "new_minor",
+        "expected_minor",
+        "low_minor",
+        "high_minor",
+        "members",
+    ]
+    frame = pd.DataFrame(rows, columns=columns)
+    frame.attrs["total"] = totals
+    frame.attrs["currencies"] = currencies
+    return frame

@@ -11,8 +11,9 @@ vary across customers as ``Beta(α, β)``. With ``T`` the period in which a cust
 Fitted by maximum likelihood to survival counts: a customer lost in period ``t`` contributes ``log P(T = t)``, one
 still active after ``t`` periods ``log S(t)`` (Fader & Hardie 2007, eq. 5).
 
-Discounted expected residual lifetime (Fader & Hardie 2010) of a customer who has made ``n − 1`` renewals and is
-about to decide on the ``n``-th, with discount rate ``d`` per period::
+Discounted expected residual lifetime (Fader & Hardie 2010) of a customer who has made ``n − 1`` renewals (is at
+the end of period ``n``) and is about to decide on the ``n``-th, with discount rate ``d`` per period — the argument
+of :meth:`ShiftedBetaGeometricFitter.derl` is those ``renewals_made = n − 1``::
 
     DERL(d | α, β, n − 1) = B(α, β + n) / B(α, β + n − 1) · ₂F₁(1, β + n; α + β + n; 1 / (1 + d))
 
@@ -31,11 +32,20 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import minimize
-from scipy.special import betaln, hyp2f1
+from scipy.special import betaln, expit, hyp2f1, logit
 
 from analytics.errors import ModelError, StatisticalWarning
 
-__all__ = ["ShiftedBetaGeometricFitter", "survival_to_durations"]
+__all__ = ["GRADIENT_TOLERANCE", "MU_MIN", "PHI_MAX", "PHI_MIN", "ShiftedBetaGeometricFitter", "survival_to_durations"]
+
+#: Bounds of the search: mean churn probability μ in [MU_MIN, 1 − MU_MIN], polarisation φ in [PHI_MIN, PHI_MAX].
+#: At φ = 10⁻⁶ (α + β ≈ 10⁶) survival differs from the geometric model's by under 10⁻⁵ over 24 periods.
+MU_MIN = 1e-9
+PHI_MIN = 1e-6
+PHI_MAX = 1 - 1e-6
+#: The fit has converged when the projected gradient of the mean log-likelihood per customer in (logit μ, φ) is
+#: at most this (the optimiser's own test is stricter but can fail on rounding at the optimum).
+GRADIENT_TOLERANCE = 1e-6
 
 
 def survival_to_durations(
@@ -63,6 +73,16 @@ def survival_to_durations(
 class ShiftedBetaGeometricFitter:
     """Shifted-beta-geometric retention model, fitted by maximum likelihood (lifelines-style API).
 
+    The likelihood is maximised over the mean churn probability ``μ = α / (α + β)`` and the polarisation
+    ``φ = 1 / (α + β + 1)`` (Fader & Hardie's reparameterisation), both in (0, 1), with the retention rates in
+    product form: ``r_t = ((1 − μ)(1 − φ) + (t − 1) φ) / (1 + (t − 2) φ)``. On that box the problem is well scaled
+    and bounded; in ``(log α, log β)`` it is not: when members' churn probabilities hardly differ (renewal rates
+    that do not rise with tenure) the maximum lies at ``φ → 0`` (α, β → ∞ with α/(α + β) fixed), and an
+    unbounded search walks up that ridge until it runs out of iterations. Here ``φ`` stops at
+    :data:`PHI_MIN` (α + β ≈ 10⁶, indistinguishable from the geometric model with churn ``μ`` per period) and
+    :attr:`at_bound_` says so; :class:`~analytics.errors.StatisticalWarning` is kept for a search that really did
+    not converge.
+
     Examples
     --------
     The "regular" and "high end" customers of Fader & Hardie (2007), years 0–7 (published estimates
@@ -79,12 +99,21 @@ class ShiftedBetaGeometricFitter:
     ----------
     alpha_, beta_:
         Fitted parameters of the Beta distribution of churn probabilities.
+    mean_churn_, polarization_:
+        The same fit as ``μ = α / (α + β)`` (mean churn probability per period) and ``φ = 1 / (α + β + 1)``
+        (0: every customer churns with probability μ; towards 1: customers either churn at once or never).
     params_:
         ``pandas.Series`` with ``alpha`` and ``beta``.
     standard_errors_:
-        Asymptotic standard errors (inverse of the numerical Hessian of the log-likelihood).
+        Asymptotic standard errors (inverse of the numerical Hessian of the log-likelihood); NaN at a bound,
+        where α and β are not identified.
     log_likelihood_:
         Maximised log-likelihood.
+    converged_:
+        Whether the optimiser reported convergence (a :class:`~analytics.errors.StatisticalWarning` otherwise).
+    at_bound_:
+        ``"homogeneous"`` when φ stopped at :data:`PHI_MIN` (no spread of churn probabilities in the data: the
+        projection is the geometric one), ``"polarized"`` at :data:`PHI_MAX`, else ``None``.
     n_customers_, n_churned_:
         Weighted customers and churned customers in the data.
     """
@@ -92,6 +121,8 @@ class ShiftedBetaGeometricFitter:
     def __init__(self) -> None:
         self.alpha_: float = np.nan
         self.beta_: float = np.nan
+        self.converged_: bool = False
+        self.at_bound_: str | None = None
 
     @staticmethod
     def _loglik(alpha: float, beta: float, t: NDArray[Any], churned: NDArray[Any], w: NDArray[Any]) -> float:
@@ -99,6 +130,33 @@ class ShiftedBetaGeometricFitter:
         log_p = betaln(alpha + 1, beta + t - 1) - base
         log_s = betaln(alpha, beta + t) - base
         return float(np.sum(w * np.where(churned, log_p, log_s)))
+
+    @staticmethod
+    def _loglik_mu_phi(
+        x: NDArray[np.float64], t: NDArray[np.int64], churned: NDArray[np.bool_], w: NDArray[np.float64]
+    ) -> tuple[float, NDArray[np.float64]]:
+        """Log-likelihood and its gradient in ``(μ, φ)``, from the retention rates in product form.
+
+        ``log S(t) = Σ_{i ≤ t} log r_i`` and ``log P(T = t) = log S(t − 1) + log h_t`` with
+        ``h_t = μ (1 − φ) / (1 + (t − 2) φ)``, ``r_t = 1 − h_t``.
+        """
+        mu, phi = float(x[0]), float(x[1])
+        i = np.arange(1, int(t.max()) + 2, dtype=float)
+        d = 1.0 + (i - 2.0) * phi
+        a = (1.0 - mu) * (1.0 - phi) + (i - 1.0) * phi
+        log_r, log_h = np.log(a) - np.log(d), np.log(mu * (1.0 - phi)) - np.log(d)
+        dr_mu, dr_phi = -(1.0 - phi) / a, (i - 1.0 - (1.0 - mu)) / a - (i - 2.0) / d
+        dh_mu, dh_phi = np.full_like(i, 1.0 / mu), -1.0 / (1.0 - phi) - (i - 2.0) / d
+
+        def cumulative(v: NDArray[np.float64]) -> NDArray[np.float64]:  # Σ_{i ≤ t} v_i for t = 0, 1, …
+            return np.concatenate([[0.0], np.cumsum(v)])
+
+        s, s_mu, s_phi = cumulative(log_r), cumulative(dr_mu), cumulative(dr_phi)
+        lost = np.maximum(t - 1, 0)
+        value = np.where(churned, s[lost] + log_h[lost], s[t])
+        g_mu = np.where(churned, s_mu[lost] + dh_mu[lost], s_mu[t])
+        g_phi = np.where(churned, s_phi[lost] + dh_phi[lost], s_phi[t])
+        return float(w @ value), np.array([float(w @ g_mu), float(w @ g_phi)])
 
     def fit(
         self,
@@ -119,7 +177,8 @@ class ShiftedBetaGeometricFitter:
         weights:
             Customers each row stands for (default 1).
         start:
-            Initial ``(α, β)``; by default the best of three fixed starting points is kept.
+            Initial ``(α, β)``; by default the search starts from the geometric model's churn rate (churned ÷
+            periods observed) with a low and a high polarisation, and the better optimum is kept.
         """
         t = np.asarray(durations, dtype=float)
         churned = np.asarray(event_observed, dtype=bool)
@@ -132,35 +191,69 @@ class ShiftedBetaGeometricFitter:
             raise ModelError("churned customers need a duration ≥ 1 period (durations count periods from 1)")
         if not churned.any():
             raise ModelError("nobody churned: the sBG model cannot be fitted (retention looks like 100 %)")
+        if (t != np.round(t)).any():
+            raise ModelError("durations count whole periods; got a fractional duration")
         if (t.max() if len(t) else 0) < 2:
             warnings.warn(
                 "less than two periods of history: α and β are poorly identified", StatisticalWarning, stacklevel=2
             )
+        ti, total_w = t.astype(np.int64), float(w.sum())
 
-        def objective(x: NDArray[np.float64]) -> float:
-            return -self._loglik(float(np.exp(x[0])), float(np.exp(x[1])), t, churned, w)
+        def objective(y: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
+            # minimise the mean negative log-likelihood per customer over (logit μ, φ): both coordinates then
+            # have curvature of order one, so the stopping tests mean the same for any data size
+            mu = float(expit(y[0]))
+            value, gradient = self._loglik_mu_phi(np.array([mu, y[1]]), ti, churned, w)
+            return -value / total_w, -np.array([gradient[0] * mu * (1.0 - mu), gradient[1]]) / total_w
 
+        lower, upper = np.array([logit(MU_MIN), PHI_MIN]), np.array([logit(1.0 - MU_MIN), PHI_MAX])
+        if start is not None:
+            a0, b0 = start
+            starts = [(a0 / (a0 + b0), 1.0 / (a0 + b0 + 1.0))]
+        else:
+            geometric = float(w[churned].sum() / (w * t).sum())  # churned ÷ periods at risk
+            starts = [(geometric, 0.05), (geometric, 0.5)]
         best = None
-        starts = [np.log(start)] if start is not None else [(0.0, 0.0), (-1.0, 1.0), (1.0, 2.0)]
-        for x0 in starts:
+        for mu0, phi0 in starts:
+            x0 = np.clip([logit(np.clip(mu0, MU_MIN, 1.0 - MU_MIN)), phi0], lower, upper)
             result = minimize(
                 objective,
-                np.asarray(x0, dtype=float),
-                method="Nelder-Mead",
-                options={"xatol": 1e-8, "fatol": 1e-10, "maxiter": 4000},
+                x0,
+                jac=True,
+                method="L-BFGS-B",
+                bounds=list(zip(lower, upper, strict=True)),
+                options={"ftol": 1e-12, "gtol": 1e-8, "maxiter": 1000},
             )
             if best is None or result.fun < best.fun:
                 best = result
         assert best is not None
-        if not best.success:
-            warnings.warn(f"sBG fit did not converge: {best.message}", StatisticalWarning, stacklevel=2)
-        self.alpha_, self.beta_ = float(np.exp(best.x[0])), float(np.exp(best.x[1]))
-        self.log_likelihood_ = float(-best.fun)
-        self.converged_ = bool(best.success)
+        # L-BFGS-B may stop with "ABNORMAL" when the line search cannot improve f in the last digits, i.e. at
+        # the optimum: first-order optimality (projected gradient ≈ 0) is the convergence test that matters.
+        gradient = np.asarray(best.jac, dtype=float).copy()
+        gradient[(best.x <= lower) & (gradient > 0)] = 0.0
+        gradient[(best.x >= upper) & (gradient < 0)] = 0.0
+        converged = bool(best.success) or float(np.abs(gradient).max()) <= GRADIENT_TOLERANCE
+        if not converged:
+            warnings.warn(
+                f"sBG fit did not converge ({best.message}, projected gradient {np.abs(gradient).max():.2g}): "
+                "the retention projection may be off",
+                StatisticalWarning,
+                stacklevel=2,
+            )
+        mu, phi = float(expit(best.x[0])), float(best.x[1])
+        total = (1.0 - phi) / phi  # α + β
+        self.alpha_, self.beta_ = mu * total, (1.0 - mu) * total
+        self.mean_churn_, self.polarization_ = mu, phi
+        self.at_bound_ = "homogeneous" if phi <= lower[1] else "polarized" if phi >= upper[1] else None
+        self.log_likelihood_ = float(-best.fun * total_w)
+        self.converged_ = converged
         self.n_customers_ = float(w.sum())
         self.n_churned_ = float(w[churned].sum())
         self.params_ = pd.Series({"alpha": self.alpha_, "beta": self.beta_})
-        self.standard_errors_ = self._standard_errors(t, churned, w)
+        if self.at_bound_ is None:
+            self.standard_errors_ = self._standard_errors(t, churned, w)
+        else:
+            self.standard_errors_ = pd.Series({"alpha": np.nan, "beta": np.nan})
         return self
 
     def fit_survival(self, survivors: Sequence[float] | Sequence[Sequence[float]]) -> ShiftedBetaGeometricFitter:
@@ -214,15 +307,32 @@ class ShiftedBetaGeometricFitter:
         """``S(age + ahead) / S(age)``: chance a customer active after ``age`` periods is active ``ahead`` later."""
         return self.survival_function(np.asarray(age) + np.asarray(ahead)) / self.survival_function(age)
 
-    def derl(self, discount_rate: float, renewals: ArrayLike) -> NDArray[np.float64]:
-        """Discounted expected residual lifetime (periods) of a customer who has made ``renewals`` renewals.
+    def derl(self, discount_rate: float, renewals_made: ArrayLike) -> NDArray[np.float64]:
+        """Discounted expected residual lifetime (periods) of a customer who has made ``renewals_made`` renewals.
 
-        ``DERL(d | α, β, n − 1) = B(α, β + n) / B(α, β + n − 1) · ₂F₁(1, β + n; α + β + n; 1 / (1 + d))``.
+        In the paper's notation (Fader & Hardie 2010, eq. 6) ``renewals_made`` is ``n − 1``: the customer has paid
+        for periods ``1 … n`` (the first payment and ``n − 1`` renewals), is at the end of period
+        ``n = renewals_made + 1`` and is about to decide on the ``n``-th renewal. The residual lifetime counts that
+        renewal (undiscounted) and every later one, each discounted by ``1 + d`` per period::
+
+            DERL(d | α, β, n − 1) = Σ_{t ≥ n} S(t) / S(n − 1) / (1 + d)^(t − n)
+                                  = B(α, β + n) / B(α, β + n − 1) · ₂F₁(1, β + n; α + β + n; 1 / (1 + d))
+
+        Parameters
+        ----------
+        discount_rate:
+            ``d``, the discount rate per period (> 0).
+        renewals_made:
+            Renewals the customer has made so far (0 for one who has paid only once); whole numbers ≥ 0, one per
+            customer. A member's age in whole periods survived is their renewals made.
         """
         self._check()
         if discount_rate <= 0:
             raise ModelError(f"the discount rate per period must be above 0, got {discount_rate}")
-        n = np.asarray(renewals, dtype=float) + 1
+        made = np.asarray(renewals_made, dtype=float)
+        if (made < 0).any():
+            raise ModelError(f"renewals made must be ≥ 0 (0 = paid once, not yet renewed), got {made.min()}")
+        n = made + 1
         a, b = self.alpha_, self.beta_
         ratio = np.exp(betaln(a, b + n) - betaln(a, b + n - 1))
         return np.asarray(ratio * hyp2f1(1.0, b + n, a + b + n, 1.0 / (1.0 + discount_rate)))

@@ -3,7 +3,8 @@
 Their payloads use unix-second timestamps and float money and are partial, so they update records the store
 already knows (``membership.went_valid``/``went_invalid`` and other ``membership.*``; ``payment.succeeded``/
 ``failed``/``pending``) and create one only when the payload names everything a row needs. The delivery's
-signed timestamp orders them against newer state (``updated_at``).
+signed timestamp is their ``updated_at`` and orders them against the stored state like every webhook
+(:mod:`analytics.sources.whop.delivery_order`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from analytics.errors import DataValidationError
+from analytics.sources.whop.delivery_order import is_newer, remember, stored_record
 from analytics.sources.whop.shapes import ParseContext, parse_time
 from analytics.sources.whop.shapes.common import float_to_minor, nested_id
 from analytics.sources.whop.status_history import append_status_changes, status_change
@@ -30,13 +32,6 @@ _PAYMENT_STATES = {
     "payment.failed": ("open", "failed"),
     "payment.pending": ("pending", "pending"),
 }
-
-
-def _stored(conn: sa.Connection, table: sa.Table, account_id: str, item_id: str) -> dict[str, Any] | None:
-    row = (
-        conn.execute(sa.select(table).where(table.c.account_id == account_id, table.c.id == item_id)).mappings().first()
-    )
-    return dict(row) if row is not None else None
 
 
 def _write(conn: sa.Connection, table: sa.Table, row: dict[str, Any], *, exists: bool) -> None:
@@ -72,7 +67,8 @@ def _membership(conn: sa.Connection, event: str, data: Mapping[str, Any], ctx: P
     ):
         if data.get(theirs) is not None:
             values[ours] = parse_time(data[theirs], theirs)
-    before = _stored(conn, s.memberships, ctx.account_id, str(item_id))
+    stored = stored_record(conn, s.memberships, ctx.account_id, str(item_id))
+    before = stored.row
     if before is None:
         member, product, plan = nested_id(data, "member"), nested_id(data, "product"), nested_id(data, "plan")
         created = parse_time(data.get("created_at"), "created_at")
@@ -81,10 +77,11 @@ def _membership(conn: sa.Connection, event: str, data: Mapping[str, Any], ctx: P
         values.update(
             member_id=member, product_id=product, plan_id=plan, created_at=created, user_id=nested_id(data, "user")
         )
-    elif before.get("updated_at") and before["updated_at"] > at:
-        return "stale"
     row = {"account_id": ctx.account_id, "id": str(item_id), **values}
+    if not is_newer(s.memberships, row, at, stored):
+        return "stale"
     _write(conn, s.memberships, row, exists=before is not None)
+    remember(conn, s.memberships, row, at)
     append_status_changes(conn, [status_change(before, {**(before or {}), **row}, source="webhook")])
     return "applied"
 
@@ -95,9 +92,11 @@ def _payment(conn: sa.Connection, event: str, data: Mapping[str, Any], ctx: Pars
         raise DataValidationError(f"{event}: receipt has no id", column="id")
     status, substatus = _PAYMENT_STATES[event]
     values: dict[str, Any] = {"status": status, "substatus": substatus, "updated_at": at}
-    if status == "paid":
-        values["paid_at"] = parse_time(data.get("paid_at"), "paid_at") or at
-    before = _stored(conn, s.payments, ctx.account_id, str(item_id))
+    paid_at = parse_time(data.get("paid_at"), "paid_at")
+    if paid_at is not None or status == "paid":  # a receipt that was paid says when, whatever the event
+        values["paid_at"] = paid_at or at
+    stored = stored_record(conn, s.payments, ctx.account_id, str(item_id))
+    before = stored.row
     currency = str(data.get("currency") or (before or {}).get("currency") or "").lower()
     if data.get("final_amount") is not None and is_currency(currency):
         values["total_minor"] = float_to_minor(data["final_amount"], currency, "final_amount")
@@ -120,11 +119,11 @@ def _payment(conn: sa.Connection, event: str, data: Mapping[str, Any], ctx: Pars
             plan_id=nested_id(data, "plan"),
             product_id=nested_id(data, "product"),
         )
-    elif before.get("updated_at") and before["updated_at"] > at:
+    row = {"account_id": ctx.account_id, "id": str(item_id), **values}
+    if not is_newer(s.payments, row, at, stored):
         return "stale"
-    upsert_rows(
-        conn, s.payments, [{"account_id": ctx.account_id, "id": str(item_id), **values}], where_newer="updated_at"
-    )
+    _write(conn, s.payments, row, exists=before is not None)
+    remember(conn, s.payments, row, at)
     return "applied"
 
 

@@ -49,7 +49,7 @@ def verify_standard(secret: str, body: bytes, headers: Mapping[str, str]) -> Non
         unwrap(body, headers=dict(headers), key=secret)
     except WebhookVerificationError as exc:
         raise SignatureError(f"Standard Webhooks signature rejected: {exc}") from exc
-    except ValueError as exc:  # a verified body that is not a JSON object
+    except (ValueError, RecursionError) as exc:  # a verified body that is not a JSON object (or nested too deep)
         raise SignatureError(f"webhook body rejected: {exc}") from exc
 
 

@@ -1,19 +1,24 @@
 """Applying accepted webhook deliveries from the inbox to the normalized tables, and replaying the inbox.
 
 Every delivery is already in ``webhook_inbox`` when this runs. Applying is idempotent and order-proof: a
-record is only written when the delivery is at least as new as what is stored (``updated_at``; for payloads
-without one — members, legacy refunds, lesson completions — the delivery's own timestamp), so retries,
+record is only written when the delivery is at least as new as what is stored — by ``updated_at``, then the
+delivery's own timestamp, then the status order (:mod:`analytics.sources.whop.delivery_order`) — so retries,
 replays and out-of-order deliveries never move a record back. Membership changes append
 ``membership_status_changes`` rows (source ``webhook``). Unknown event types are kept, marked ``ignored`` and
-reported; payloads that do not validate are quarantined and the delivery marked ``failed``.
+reported.
+
+One bad delivery never blocks the others: whatever goes wrong while applying it (a payload that does not validate,
+a value the store refuses, a bug) rolls back its writes, marks *that* delivery ``failed`` with the reason,
+quarantines its body, and the next delivery is applied as usual. :func:`reprocess` replays the inbox delivery by
+delivery and reports each outcome.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections import Counter
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +33,7 @@ from whop_sdk.types.refund_legacy import RefundLegacy
 from analytics.clock import Clock, utcnow
 from analytics.errors import DataValidationError
 from analytics.sources.whop import legacy_v5
+from analytics.sources.whop.delivery_order import is_newer, remember, stored_record
 from analytics.sources.whop.shapes import SHAPES, ParseContext, parse_time
 from analytics.sources.whop.shapes.common import nested_id, obj
 from analytics.sources.whop.shapes.payments import parse_refund_legacy
@@ -37,7 +43,7 @@ from analytics.store import schema as s
 from analytics.store.quarantine import Rejected, quarantine_rows
 from analytics.store.upsert import upsert_rows
 
-__all__ = ["apply_delivery", "inbox_report", "process_inbox", "reprocess"]
+__all__ = ["DeliveryOutcome", "apply_delivery", "inbox_report", "process_inbox", "reprocess"]
 
 log = logging.getLogger(__name__)
 Row = dict[str, Any]
@@ -54,23 +60,16 @@ def _validate(model: type[Any] | None, data: Mapping[str, Any]) -> None:
         raise DataValidationError(f"does not match the Whop model: {where}: {first.get('msg')}", column=where) from None
 
 
-def _apply_row(conn: sa.Connection, table: sa.Table, row: Row) -> str:
-    """Write one record unless the stored one is newer; returns ``applied`` or ``stale``."""
-    before = (
-        conn.execute(sa.select(table).where(table.c.account_id == row["account_id"], table.c.id == row["id"]))
-        .mappings()
-        .first()
-    )
-    if (
-        before is not None
-        and before.get("updated_at")
-        and row.get("updated_at")
-        and row["updated_at"] < before["updated_at"]
-    ):
+def _apply_row(conn: sa.Connection, table: sa.Table, row: Row, delivered_at: datetime) -> str:
+    """Write one record unless the stored one is newer (:mod:`~analytics.sources.whop.delivery_order`); returns
+    ``applied`` or ``stale``."""
+    stored = stored_record(conn, table, row["account_id"], row["id"])
+    if not is_newer(table, row, delivered_at, stored):
         return "stale"
     upsert_rows(conn, table, [row], where_newer="updated_at" if "updated_at" in row else None)
+    remember(conn, table, row, delivered_at)
     if table is s.memberships:
-        append_status_changes(conn, [status_change(dict(before) if before else None, row, source="webhook")])
+        append_status_changes(conn, [status_change(stored.row, row, source="webhook")])
     return "applied"
 
 
@@ -98,25 +97,25 @@ def _v1(conn: sa.Connection, event: str, data: Mapping[str, Any], ctx: ParseCont
         _validate(shape.model, data)
         row = shape.parse(data, ctx)
         row.pop("affiliate_id", None)  # "always null in webhooks": never blank a synced affiliate
-        return _apply_row(conn, s.memberships, row)
+        return _apply_row(conn, s.memberships, row, at)
     if family == "member":
         shape = SHAPES["members"]
         _validate(shape.model, data)
-        return _apply_row(conn, s.members, shape.parse(data, ctx))
+        return _apply_row(conn, s.members, shape.parse(data, ctx), at)
     if family == "payment":
         shape = SHAPES["payments"]
         _validate(shape.model, data)
-        return _apply_row(conn, s.payments, shape.parse(data, ctx))
+        return _apply_row(conn, s.payments, shape.parse(data, ctx), at)
     if family == "refund":
         _validate(RefundLegacy, data)
         return _apply_row(
-            conn, s.refunds, parse_refund_legacy(data, ParseContext(ctx.account_id, {"delivered_at": at}))
+            conn, s.refunds, parse_refund_legacy(data, ParseContext(ctx.account_id, {"delivered_at": at})), at
         )
     if event == "course_lesson_interaction.completed":
         _validate(CourseLessonInteraction, data)
         row = SHAPES["course_lesson_interactions"].parse(data, ctx)
         row.update(completed_at=at, updated_at=at)
-        return _apply_authored(conn, s.lesson_interactions, row)
+        return _apply_authored(conn, s.lesson_interactions, row, at)
     if event == "chat.message.created":
         message = obj(data, "message")
         _validate(Message, message)
@@ -128,22 +127,30 @@ def _v1(conn: sa.Connection, event: str, data: Mapping[str, Any], ctx: ParseCont
         ).scalar_one_or_none()
         parent = {"channel_id": channel_id, "product_id": product_id}
         return _apply_authored(
-            conn, s.activity_events, SHAPES["messages"].parse(message, ParseContext(ctx.account_id, parent))
+            conn, s.activity_events, SHAPES["messages"].parse(message, ParseContext(ctx.account_id, parent)), at
         )
     return "unhandled"
 
 
-def _apply_authored(conn: sa.Connection, table: sa.Table, row: Row) -> str:
+def _apply_authored(conn: sa.Connection, table: sa.Table, row: Row, delivered_at: datetime) -> str:
     rows, rejected = resolve_authors(conn, row["account_id"], table, [row], source="webhook")
     if rejected:
         raise DataValidationError(rejected[0].reason, column="user")
-    return _apply_row(conn, table, rows[0])
+    return _apply_row(conn, table, rows[0], delivered_at)
 
 
 def apply_delivery(
-    conn: sa.Connection, source: str, body: str, *, signed_at: datetime | None
+    conn: sa.Connection,
+    source: str,
+    body: str,
+    *,
+    signed_at: datetime | None,
+    received_at: datetime | None = None,
 ) -> tuple[str, str | None]:
     """Apply one delivery; returns the inbox status (``processed``/``ignored``) and a note.
+
+    The delivery's own timestamp, which orders it against others of the same record, is the envelope's
+    ``timestamp`` (v1), else ``signed_at`` (its signature time), else ``received_at``.
 
     Raises
     ------
@@ -162,11 +169,11 @@ def apply_delivery(
     _ensure_account(conn, account_id)
     ctx = ParseContext(account_id)
     data = obj(envelope, "data")
+    fallback = signed_at or received_at or utcnow()
     if source == "whop_v5":
-        at = signed_at or utcnow()
-        outcome = legacy_v5.apply(conn, event, data, ctx, at)
+        outcome = legacy_v5.apply(conn, event, data, ctx, fallback)
     else:
-        at = parse_time(envelope.get("timestamp"), "timestamp") or signed_at or utcnow()
+        at = parse_time(envelope.get("timestamp"), "timestamp") or fallback
         outcome = _v1(conn, event, data, ctx, at)
     if outcome == "unhandled":
         return "ignored", f"unhandled event type {event!r}"
@@ -175,39 +182,90 @@ def apply_delivery(
     return "processed", "stale: a newer state is already stored" if outcome == "stale" else None
 
 
-def process_inbox(engine: Engine, inbox_id: str, *, clock: Clock = utcnow) -> str:
-    """Apply one inbox delivery and record the outcome on it; returns its new status."""
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    """What applying one inbox delivery came to.
+
+    Attributes
+    ----------
+    inbox_id, event_type:
+        The delivery (``webhook_inbox.id``) and its event type.
+    status:
+        ``processed``, ``ignored`` or ``failed`` (as now stored on the delivery).
+    note:
+        Why it was ignored or failed, or that it was stale; ``None`` when it simply applied.
+    """
+
+    inbox_id: str
+    event_type: str | None
+    status: str
+    note: str | None
+
+
+def _reason(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}".splitlines()[0][:2000]
+
+
+def process_inbox(engine: Engine, inbox_id: str, *, clock: Clock = utcnow) -> DeliveryOutcome:
+    """Apply one inbox delivery and record the outcome on it.
+
+    Never raises for the delivery's sake: any exception while applying it rolls its writes back and marks it
+    ``failed`` with the reason (its body is quarantined too), so the caller — the receiver answering the sender, or
+    :func:`reprocess` — can carry on with the next delivery.
+    """
     box = s.webhook_inbox
-    with engine.connect() as conn:
-        row = conn.execute(sa.select(box).where(box.c.id == inbox_id)).mappings().one()
-    signed = row["headers"].get("signed_at") if isinstance(row["headers"], dict) else None
-    status, note = "failed", None
+    row: sa.RowMapping | None = None
     try:
+        with engine.connect() as conn:
+            row = found = conn.execute(sa.select(box).where(box.c.id == inbox_id)).mappings().one()
+        headers = found["headers"] if isinstance(found["headers"], dict) else {}
+        signed = headers.get("signed_at") or headers.get("webhook-timestamp")
         with engine.begin() as conn:
-            status, note = apply_delivery(conn, row["source"], row["body"], signed_at=parse_time(signed, "signed_at"))
-            _mark(conn, inbox_id, status, note, clock)
-    except (DataValidationError, ValueError, sa.exc.SQLAlchemyError) as exc:
-        note = f"{type(exc).__name__}: {exc}".splitlines()[0][:2000]
-        with engine.begin() as conn:
-            quarantine_rows(
+            status, note = apply_delivery(
                 conn,
-                [
-                    Rejected(
-                        source="webhook",
-                        table_name="webhook_inbox",
-                        reason=f"{row['event_type']} {inbox_id}: {exc}",
-                        raw=row["body"],
-                        account_id=row["account_id"],
-                        column_name=getattr(exc, "column", None),
-                    )
-                ],
-                clock=clock,
+                found["source"],
+                found["body"],
+                signed_at=parse_time(signed, "signed_at"),
+                received_at=found["received_at"],
             )
-            _mark(conn, inbox_id, "failed", note, clock)
-        log.error("webhook %s (%s) failed: %s", inbox_id, row["event_type"], note)
+            _mark(conn, inbox_id, status, note, clock)
+    except Exception as exc:  # one delivery's failure, whatever it is, is recorded on it and goes no further
+        return _failed(engine, inbox_id, row, exc, clock)
     if status == "ignored":
         log.info("webhook %s ignored: %s", inbox_id, note)
-    return status
+    return DeliveryOutcome(inbox_id, found["event_type"], status, note)
+
+
+def _failed(engine: Engine, inbox_id: str, row: sa.RowMapping | None, exc: Exception, clock: Clock) -> DeliveryOutcome:
+    """Mark a delivery ``failed`` with the reason and quarantine its body; the outcome carries the reason."""
+    event_type = row["event_type"] if row is not None else None
+    note = _reason(exc)
+    if isinstance(exc, DataValidationError):
+        log.error("webhook %s (%s) failed: %s", inbox_id, event_type, note)
+    else:  # not a problem of the payload: keep the traceback in the log for whoever fixes it
+        log.exception("webhook %s (%s) failed unexpectedly: %s", inbox_id, event_type, note)
+    try:
+        with engine.begin() as conn:
+            if row is not None:
+                quarantine_rows(
+                    conn,
+                    [
+                        Rejected(
+                            source="webhook",
+                            table_name="webhook_inbox",
+                            reason=f"{event_type} {inbox_id}: {exc}",
+                            raw=row["body"],
+                            account_id=row["account_id"],
+                            column_name=getattr(exc, "column", None),
+                        )
+                    ],
+                    clock=clock,
+                )
+            _mark(conn, inbox_id, "failed", note, clock)
+    except Exception as again:  # the store itself is failing: say so; the delivery stays as it was in the inbox
+        log.exception("webhook %s: its failure could not be recorded", inbox_id)
+        note = f"{note} (not recorded in the inbox: {_reason(again)})"[:2000]
+    return DeliveryOutcome(inbox_id, event_type, "failed", note)
 
 
 def _mark(conn: sa.Connection, inbox_id: str, status: str, note: str | None, clock: Clock) -> None:
@@ -221,8 +279,11 @@ def _mark(conn: sa.Connection, inbox_id: str, status: str, note: str | None, clo
 
 def reprocess(
     engine: Engine, *, statuses: tuple[str, ...] = ("received", "failed"), clock: Clock = utcnow
-) -> Counter[str]:
-    """Replay inbox deliveries with these statuses in the order they arrived; returns the new statuses counted."""
+) -> list[DeliveryOutcome]:
+    """Replay inbox deliveries with these statuses in the order they arrived; returns each one's outcome.
+
+    Every delivery is attempted: one that fails is marked ``failed`` with its reason and the replay goes on.
+    """
     box = s.webhook_inbox
     with engine.connect() as conn:
         ids = (
@@ -230,7 +291,7 @@ def reprocess(
             .scalars()
             .all()
         )
-    return Counter(process_inbox(engine, inbox_id, clock=clock) for inbox_id in ids)
+    return [process_inbox(engine, inbox_id, clock=clock) for inbox_id in ids]
 
 
 def inbox_report(engine: Engine) -> pd.DataFrame:

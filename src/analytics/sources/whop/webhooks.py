@@ -6,7 +6,9 @@
   HMAC keyed by the literal bytes of the ``ws_…`` secret, ±5 minutes), and
 * legacy v5 deliveries (``x-whop-signature: t=…,v1=…``).
 
-A missing, malformed, forged or stale signature gets ``401`` and one warning log line (never the secret), and
+Every request body is bounded first (:class:`~analytics.sources.body_limit.BodyLimit`, ``max_body_bytes``): a
+body over the limit gets ``413`` before it is read — before any signature work — and is never stored. A missing,
+malformed, forged or stale signature gets ``401`` and one warning log line (never the secret), and
 nothing is stored. An accepted delivery is written to ``webhook_inbox`` first — deduplicated by
 ``webhook-id`` (a repeat answers ``200`` with ``"duplicate"`` and changes nothing) — and then applied
 (:mod:`analytics.sources.whop.webhook_events`). A delivery that cannot be applied stays in the inbox as
@@ -27,13 +29,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from analytics.clock import Clock, utcnow
 from analytics.errors import ConfigError, SignatureError
-from analytics.settings import Secret
+from analytics.settings import DEFAULT_WEBHOOK_MAX_BODY_BYTES, Secret
+from analytics.sources.body_limit import BodyLimit
 from analytics.sources.whop.signatures import verify_standard, verify_v5
 from analytics.sources.whop.webhook_events import process_inbox
 from analytics.store import schema as s
@@ -64,9 +68,18 @@ class WebhookReceiver:
         The endpoint's ``ws_…`` signing secret (``WHOP_WEBHOOK_SECRET``).
     clock:
         "Now" for the v5 tolerance window and the inbox timestamps.
+    max_body_bytes:
+        The largest body read (``ANALYTICS_WEBHOOK_MAX_BODY_BYTES``); larger ones get ``413`` unread.
     """
 
-    def __init__(self, engine: Engine, secret: Secret | str | None, *, clock: Clock = utcnow) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        secret: Secret | str | None,
+        *,
+        clock: Clock = utcnow,
+        max_body_bytes: int = DEFAULT_WEBHOOK_MAX_BODY_BYTES,
+    ) -> None:
         if not secret:
             raise ConfigError("WHOP_WEBHOOK_SECRET is not set: the receiver cannot verify deliveries without it.")
         self.engine = engine
@@ -78,7 +91,10 @@ class WebhookReceiver:
             routes=[
                 Route(WEBHOOK_PATH, self._receive, methods=["POST"]),
                 Route(f"{WEBHOOK_PATH}/stats", self._stats, methods=["GET"]),
-            ]
+            ],
+            middleware=[
+                Middleware(BodyLimit, max_bytes=max_body_bytes, on_refused=lambda scope: self._count("too_large"))
+            ],
         )
 
     def _count(self, key: str) -> None:
@@ -121,7 +137,7 @@ class WebhookReceiver:
         text = body.decode("utf-8", "replace")
         try:
             envelope: Any = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # kept as received; applying it marks it failed with the reason
             envelope = {}
         envelope = envelope if isinstance(envelope, dict) else {}
         data = envelope.get("data") if isinstance(envelope.get("data"), dict) else {}
@@ -152,4 +168,4 @@ class WebhookReceiver:
                 ],
                 update=[],
             )
-        return process_inbox(self.engine, inbox_id, clock=self.clock)
+        return process_inbox(self.engine, inbox_id, clock=self.clock).status

@@ -101,11 +101,11 @@ def parse_time(value: Any, name: str) -> datetime | None:
     if isinstance(value, bool):
         raise DataValidationError(f"timestamp {value!r} is not a time; expected ISO 8601", column=name)
     if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, tz=UTC)
+        return _from_unix(value, value, name)
     if isinstance(value, str):
         text = value.strip()
         if text.lstrip("-").isdigit():
-            return datetime.fromtimestamp(int(text), tz=UTC)
+            return _from_unix(int(text), value, name)
         try:
             parsed = datetime.fromisoformat(text.replace("z", "Z"))
         except ValueError as exc:
@@ -114,6 +114,16 @@ def parse_time(value: Any, name: str) -> datetime | None:
             raise DataValidationError(f"timestamp {value!r} has no time zone; Whop sends UTC with 'Z'", column=name)
         return parsed.astimezone(UTC)
     raise DataValidationError(f"timestamp {value!r} is not a string or a number", column=name)
+
+
+def _from_unix(seconds: int | float, value: Any, name: str) -> datetime:
+    try:
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    except (OverflowError, OSError, ValueError) as exc:  # NaN, infinity, or beyond the years 1-9999
+        raise DataValidationError(
+            f"timestamp {value!r} is not a time between the years 1 and 9999; expected unix seconds or ISO 8601",
+            column=name,
+        ) from exc
 
 
 # --- money ------------------------------------------------------------------------------------------------

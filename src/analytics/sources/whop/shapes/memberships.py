@@ -3,6 +3,12 @@
 Render functions take a store row plus the context columns the fake server joins in (names start with ``_``:
 ``_account_title``, ``_product_title``, …). Parse functions take one API item and return a store row; columns
 the API does not expose are left out so an upsert never blanks them.
+
+A member has no ``updated_at`` on the wire: :func:`parse_member` gives it the newest of the member's own
+timestamps, and webhook deliveries that tie on it (a ``member.updated`` saying ``left`` and a late
+``member.created`` saying ``joined``, with the same timestamps) are ordered by the delivery's own timestamp and
+then by the status order ``joined`` < ``left`` (:mod:`analytics.sources.whop.delivery_order`), so a member's
+status never goes backwards whatever order the deliveries arrive in.
 """
 
 from __future__ import annotations
@@ -235,7 +241,8 @@ def parse_member(item: Mapping[str, Any], ctx: ParseContext) -> Row:
         "most_recent_action": item.get("most_recent_action"),
         **times,
         "usd_total_spent_minor": spent[0] if spent else None,
-        # Member has no updated_at on the wire: the newest of its own timestamps orders webhook deliveries.
+        # Member has no updated_at on the wire: the newest of its own timestamps orders webhook deliveries (ties:
+        # the delivery's own timestamp, then the status order; analytics.sources.whop.delivery_order).
         "updated_at": max(t for t in times.values() if t is not None),
     }
 
