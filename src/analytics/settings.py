@@ -95,6 +95,15 @@ class Settings:
     webhook_max_body_bytes:
         Largest request body the webhook receiver reads (``ANALYTICS_WEBHOOK_MAX_BODY_BYTES``, default 1 MiB;
         Whop and WhatsApp deliveries are a few KB). A larger body is refused with 413 before it is read.
+    sync_max_retry_after:
+        Seconds the sync waits at most when the API asks it to (``retry-after``) before stopping with a resumable
+        checkpoint instead (``ANALYTICS_SYNC_MAX_RETRY_AFTER``, default 600 = 10 minutes).
+    sync_time_budget:
+        Seconds of wall time a sync may take before it stops with a resumable checkpoint
+        (``ANALYTICS_SYNC_TIME_BUDGET``, default 14400 = 4 hours).
+    job_heartbeat_timeout:
+        Seconds a running job may go without a heartbeat before it is shown as abandoned
+        (``ANALYTICS_JOB_HEARTBEAT_TIMEOUT``, default 600 = 10 minutes; jobs beat every fifth of it).
     """
 
     workspace: Path = Path("workspace")
@@ -117,6 +126,9 @@ class Settings:
     dashboard_idle_seconds: float = 1800.0
     dashboard_render_seconds: float = 120.0
     webhook_max_body_bytes: int = DEFAULT_WEBHOOK_MAX_BODY_BYTES
+    sync_max_retry_after: float = 600.0
+    sync_time_budget: float = 14400.0
+    job_heartbeat_timeout: float = 600.0
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -181,10 +193,21 @@ _ENV_NAMES = {
     "dashboard_idle_seconds": "ANALYTICS_DASHBOARD_IDLE_SECONDS",
     "dashboard_render_seconds": "ANALYTICS_DASHBOARD_RENDER_SECONDS",
     "webhook_max_body_bytes": "ANALYTICS_WEBHOOK_MAX_BODY_BYTES",
+    "sync_max_retry_after": "ANALYTICS_SYNC_MAX_RETRY_AFTER",
+    "sync_time_budget": "ANALYTICS_SYNC_TIME_BUDGET",
+    "job_heartbeat_timeout": "ANALYTICS_JOB_HEARTBEAT_TIMEOUT",
 }
 _INTEGERS = {"sync_max_concurrency", "dashboard_pool_size", "webhook_max_body_bytes"}
 _NON_NEGATIVE_INTEGERS = {"dashboard_max_kernels"}
-_FLOATS = {"sync_requests_per_second", "dashboard_grace_seconds", "dashboard_idle_seconds", "dashboard_render_seconds"}
+_FLOATS = {
+    "sync_requests_per_second",
+    "sync_max_retry_after",
+    "sync_time_budget",
+    "job_heartbeat_timeout",
+    "dashboard_grace_seconds",
+    "dashboard_idle_seconds",
+    "dashboard_render_seconds",
+}
 _SECRETS = {
     "whop_api_key",
     "whop_webhook_secret",

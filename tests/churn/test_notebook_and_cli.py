@@ -82,7 +82,7 @@ def test_cli_train_promote_score(store_file: Path, tmp_path: Path) -> None:
     assert current_model_id(engine, ACCOUNT) == candidate
 
     unknown = runner.invoke(cli, [*base, "promote", "churn_nope"])
-    assert unknown.exit_code == 1 and "ModelError: no churn model 'churn_nope'" in unknown.output
+    assert unknown.exit_code == 1 and "Error: no churn model 'churn_nope'" in unknown.output
 
     scored = runner.invoke(cli, [*base, "score", "--as-of", SYNTH_END.isoformat()])
     assert scored.exit_code == 0, scored.output

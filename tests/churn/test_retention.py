@@ -80,10 +80,12 @@ def test_retention_rate_and_churn_probability_are_consistent() -> None:
 def test_derl_equals_the_discounted_sum(renewals: int) -> None:
     sbg = ShiftedBetaGeometricFitter().fit_survival(HIGH_END)
     d = 0.10
-    t = np.arange(renewals + 1, 5000)
+    # The paper's n − 1 = renewals made: the customer is at the end of period n and decides on the n-th renewal.
+    n = renewals + 1
+    t = np.arange(n, 5000)
     # Payments at each future renewal, the first one (now) undiscounted, given survival so far.
-    brute = np.sum(sbg.survival_function(t) / sbg.survival_function(renewals) / (1 + d) ** (t - renewals - 1))
-    assert sbg.derl(d, renewals) == pytest.approx(brute, rel=1e-9)
+    brute = np.sum(sbg.survival_function(t) / sbg.survival_function(n - 1) / (1 + d) ** (t - n))
+    assert sbg.derl(d, renewals_made=renewals) == pytest.approx(brute, rel=1e-9)
     all_t = np.arange(0, 5000)
     assert sbg.discounted_expected_lifetime(d) == pytest.approx(
         np.sum(sbg.survival_function(all_t) / (1 + d) ** all_t), rel=1e-9
@@ -118,6 +120,12 @@ def test_a_fit_that_does_not_converge_still_warns(monkeypatch: pytest.MonkeyPatc
     with pytest.warns(StatisticalWarning, match="sBG fit did not converge"):
         sbg = ShiftedBetaGeometricFitter().fit_survival(REGULAR)
     assert not sbg.converged_
+
+
+def test_derl_refuses_negative_renewals() -> None:
+    sbg = ShiftedBetaGeometricFitter().fit_survival(HIGH_END)
+    with pytest.raises(ModelError, match="renewals made must be ≥ 0"):
+        sbg.derl(0.1, [2, -1])
 
 
 def test_bad_survival_data_is_refused() -> None:

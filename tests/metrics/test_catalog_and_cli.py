@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import inspect
+import io
 import json
 from pathlib import Path
 
@@ -10,13 +12,15 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 from business import Business
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 import analytics.metrics as metrics
 from analytics.cli import cli
 from analytics.errors import MetricError
 from analytics.metrics import MetricRequest, Policies, catalog, catalog_markdown, get, metric, policy_table
 from analytics.metrics.catalog import UNIFORM_PARAMETERS, registered
+from analytics.metrics.request import EARLIEST_DAY, LATEST_DAY
+from tiny_business import Business as TinyBusiness
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "metrics-catalog.md"
 
@@ -31,7 +35,7 @@ def test_every_metric_follows_the_contract() -> None:
         assert set(spec.policies) <= known
         assert spec.description and spec.unit and spec.domain
     table = catalog()
-    assert list(table.columns) == ["name", "domain", "description", "formula", "unit", "policies", "function"]
+    assert list(table.columns) == ["name", "domain", "description", "formula", "unit", "policies", "params", "function"]
     assert len(table) == len(specs)
 
 
@@ -109,3 +113,99 @@ def test_metric_command(sqlite_engine: sa.Engine) -> None:
     listed = runner.invoke(cli, ["--database-url", url, "metric", "--list", "--format", "markdown"])
     assert listed.output == catalog_markdown()
     assert get("mrr").function is metrics.revenue.mrr_series
+
+
+def _metric_cli(url: str, *args: str) -> Result:
+    return CliRunner().invoke(cli, ["--database-url", url, "metric", *args])
+
+
+def test_days_outside_the_documented_range_are_refused(sqlite_engine: sa.Engine) -> None:
+    # The day after 9999-12-31 does not exist: this once ended in an OverflowError traceback.
+    account = Business("biz_range").member("m1", "2024-01-10").load(sqlite_engine)
+    url = sqlite_engine.url.render_as_string(hide_password=False)
+    out = _metric_cli(url, "mrr", "--account", account, "--from", "2025-01-01", "--to", "9999-12-31")
+    assert out.exit_code == 1 and "Traceback" not in out.output
+    assert out.output.strip() == (
+        f"Error: end 9999-12-31 is outside the days metrics cover ({EARLIEST_DAY} to {LATEST_DAY}); "
+        "choose a day in that range"
+    )
+    early = _metric_cli(url, "mrr", "--account", account, "--from", "0001-01-01", "--to", "2025-01-31")
+    assert early.exit_code == 1 and "start 0001-01-01 is outside" in early.output
+    # the library refuses the same days: requests, and the keyword functions the catalog wraps
+    with pytest.raises(MetricError, match="end 9999-12-31 is outside the days metrics cover"):
+        MetricRequest.build(account, "2025-01-01", "9999-12-31")
+    with pytest.raises(MetricError, match="end 9999-12-31 is outside"):
+        metrics.activity_counts(sqlite_engine, account, start="2025-01-01", end="9999-12-31")
+    with pytest.raises(MetricError, match="as_of 9999-12-31 is outside"):
+        metrics.engagement_scores(sqlite_engine, account, as_of="9999-12-31")
+    # the last day of the range works, on a revenue metric and on one measured at the midnight after it
+    last = _metric_cli(url, "mrr", "--account", account, "--from", "2199-12-01", "--to", str(LATEST_DAY))
+    assert last.exit_code == 0, last.output
+    assert "2199-12-01" in last.output
+    segments = _metric_cli(
+        url, "engagement_segments", "--account", account, "--from", "2199-12-31", "--to", "2199-12-31"
+    )
+    assert segments.exit_code == 0, segments.output
+
+
+def test_unknown_parameters_and_names_are_refused_with_the_valid_ones(sqlite_engine: sa.Engine) -> None:
+    account = Business("biz_params").member("m1", "2024-01-10").load(sqlite_engine)
+    url = sqlite_engine.url.render_as_string(hide_password=False)
+    period = ["--account", account, "--from", "2024-01-01", "--to", "2024-01-31"]
+
+    # a metric without parameters (it once ignored them and exited 0)
+    none = _metric_cli(url, "mrr", *period, "--param", "colour=blue")
+    assert none.exit_code == 1
+    assert none.output.strip() == "Error: metric 'mrr' takes no parameters; remove 'colour'"
+    # a metric with parameters: the closest one and all of them
+    typo = _metric_cli(url, "content_ranking", *period, "--param", "wieghts={}", "--param", "top=3")
+    assert typo.exit_code == 1
+    assert typo.output.strip() == (
+        "Error: metric 'content_ranking' has no parameter 'wieghts' (did you mean 'weights'?); "
+        "its parameters: top, weights"
+    )
+    # a mistyped metric, policy or breakdown
+    name = _metric_cli(url, "mrrr", *period)
+    assert name.exit_code == 1 and name.output.startswith("Error: unknown metric 'mrrr' (did you mean 'mrr'?); ")
+    policy = _metric_cli(url, "mrr", *period, "--policy", "past_due_in_mr=false")
+    assert "unknown policy 'past_due_in_mr' (did you mean 'past_due_in_mrr'?)" in policy.output
+    breakdown = _metric_cli(url, "mrr", *period, "--by", "plna")
+    assert "unknown breakdown plna (did you mean 'plan'?)" in breakdown.output
+    for result in (none, typo, name, policy, breakdown):  # in words, not "Error: MetricError: …"
+        assert result.output.startswith("Error: ") and "MetricError" not in result.output, result.output
+
+    # the library refuses the same, however the metric is called
+    request = MetricRequest.build(account, "2024-01-01", "2024-01-31", params={"colour": "blue"})
+    with pytest.raises(MetricError, match="metric 'mrr' takes no parameters"):
+        metrics.revenue.mrr_series(sqlite_engine, request)
+    with pytest.raises(MetricError, match="metric 'mrr' takes no parameters"):
+        metrics.mrr(sqlite_engine, account, "2024-01-01", "2024-01-31", params={"colour": "blue"})
+    assert get("content_ranking").params == ("top", "weights")
+    assert catalog().set_index("name").loc["funnel", "params"] == "breakdown, medians, steps, window"
+
+
+def test_metric_csv_is_safe_to_open_in_a_spreadsheet(sqlite_engine: sa.Engine) -> None:
+    # A member-written post title reaches `analytics metric content_ranking --format csv`.
+    title = '=HYPERLINK("http://evil.example","x")'
+    shop = TinyBusiness(sqlite_engine, account_id="biz_csv_cli")
+    shop.member("m1", "2025-01-01")
+    shop.member("m2", "2025-01-01")
+    shop.post("p1", "m1", "2025-03-01", title=title)
+    shop.event("m2", "post_view", "2025-03-02 09:00", object_id="p1")
+    shop.save()
+    url = sqlite_engine.url.render_as_string(hide_password=False)
+    out = _metric_cli(
+        url,
+        "content_ranking",
+        "--account",
+        "biz_csv_cli",
+        "--from",
+        "2025-03-01",
+        "--to",
+        "2025-03-31",
+        "--format",
+        "csv",
+    )
+    assert out.exit_code == 0, out.output
+    [row] = list(csv.DictReader(io.StringIO(out.output, newline="")))
+    assert (row["content_id"], row["title"], row["unique_viewers"]) == ("p1", "'" + title, "1")

@@ -143,5 +143,5 @@ def test_funnel_through_the_catalog(shop: Business) -> None:
         [pd.Timestamp("2025-03-01"), 2, 3],
         [pd.Timestamp("2025-03-01"), 3, 2],
     ]
-    with pytest.raises(MetricError, match="no parameter colour"):
+    with pytest.raises(MetricError, match=r"no parameter 'colour'; its parameters: breakdown, medians, steps, window"):
         get("funnel").function(shop.engine, request.replace(params=(("colour", "red"),)))

@@ -11,7 +11,7 @@ from analytics.clock import utcnow
 from analytics.models.churn.training import resolve_account
 from analytics.store.jobs import job_run
 
-__all__ = ["CHURN_COMMANDS", "models_command", "promote_command", "score_command", "train_command"]
+__all__ = ["models_command", "promote_command", "score_command", "train_command"]
 
 _ACCOUNT = click.option("--account", "account_id", metavar="ID", help="Account (biz_…); default: the only one.")
 
@@ -153,6 +153,3 @@ def models_command(cli: CliContext, account_id: str | None) -> None:
             f"{mark} {row['model_id']}  {row['estimator']:24} {row['training_start']}…{row['training_end']}  "
             f"roc_auc {_metric(row['roc_auc'])}  pr_auc {_metric(row['pr_auc'])}  brier {_metric(row['brier'])}"
         )
-
-
-CHURN_COMMANDS: tuple[click.Command, ...] = (train_command, promote_command, score_command, models_command)

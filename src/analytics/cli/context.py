@@ -1,18 +1,24 @@
-"""What every CLI command shares: the settings (read once) and the store engine (opened on first use)."""
+"""What every CLI command shares: the settings (read once) and the store engine (opened on first use).
+
+Imported by every command module, so it stays light: SQLAlchemy and the store load when a command opens the
+engine, not for ``--help``.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from sqlalchemy.engine import Engine
 
 from analytics.errors import AnalyticsError
 from analytics.settings import Settings, load_settings
-from analytics.store import create_store_engine, init_store
 
-__all__ = ["CliContext", "pass_cli"]
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+__all__ = ["CliContext", "FriendlyGroup", "error_line", "pass_cli"]
 
 
 @dataclass
@@ -35,6 +41,8 @@ class CliContext:
     def engine(self, *, migrate: bool = True) -> Engine:
         """The store engine; by default the schema is created or upgraded first. It is closed with the command."""
         if self._engine is None:
+            from analytics.store import create_store_engine, init_store
+
             self.settings.workspace.mkdir(parents=True, exist_ok=True)
             self._engine = create_store_engine(self.settings.database_url)
             ctx = click.get_current_context(silent=True)
@@ -59,11 +67,24 @@ class CliContext:
 pass_cli = click.make_pass_decorator(CliContext)
 
 
+def error_line(exc: AnalyticsError) -> str:
+    """What a workbook error says, in words: its message (which names what is wrong and what to do), not its class.
+
+    An error raised without a message says what kind of problem it is (the start of its class's docstring).
+    """
+    message = str(exc).strip()
+    if message:
+        return message
+    kind = (type(exc).__doc__ or "The workbook stopped with an error.").strip().splitlines()[0]
+    return kind.split(";")[0].rstrip(".")
+
+
 class FriendlyGroup(click.Group):
-    """A group that prints workbook errors as one clear line (exit code 1) instead of a traceback."""
+    """A group that prints workbook errors as one clear line, ``Error: <what is wrong>`` (exit code 1), instead of
+    a traceback."""
 
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
         except AnalyticsError as exc:
-            raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
+            raise click.ClickException(error_line(exc)) from exc

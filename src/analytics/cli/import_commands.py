@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -83,7 +84,14 @@ def import_command(cli: CliContext, table: str, files: tuple[Path, ...], show_co
         return
     if not files:
         raise click.UsageError(f"give at least one FILE to import into {table} (or --columns to list its columns)")
-    report = import_files(_engine(cli), table, list(files), progress=not no_progress, on_error="skip")
+    report = import_files(
+        _engine(cli),
+        table,
+        list(files),
+        progress=not no_progress,
+        on_error="skip",
+        heartbeat_timeout=timedelta(seconds=cli.settings.job_heartbeat_timeout),
+    )
     for file_report in report.per_file:
         _echo_file(file_report)
     _echo_total(report)

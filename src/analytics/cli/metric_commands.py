@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import pandas as pd
 
 from analytics.cli.context import CliContext, pass_cli
 from analytics.errors import MetricError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["metric_command", "render_frame"]
 
@@ -30,13 +32,18 @@ def _pairs(values: tuple[str, ...], what: str) -> dict[str, Any]:
 
 
 def render_frame(frame: pd.DataFrame, fmt: str) -> str:
-    """A metric result as text: an aligned table, CSV, JSON records (ISO dates, NaN as null) or Markdown."""
+    """A metric result as text: an aligned table, CSV (safe to open in a spreadsheet, see
+    :mod:`analytics.reports.safe_csv`), JSON records (ISO dates, NaN as null) or Markdown."""
+    import pandas as pd
+
     shown = frame.copy()
     for col in shown.columns:
         if pd.api.types.is_datetime64_any_dtype(shown[col]) and getattr(shown[col].dt, "tz", None) is None:
             shown[col] = shown[col].dt.strftime("%Y-%m-%d")
     if fmt == "csv":
-        return str(shown.to_csv(index=False))
+        from analytics.reports.safe_csv import csv_text
+
+        return csv_text(shown)
     if fmt == "json":
         return str(shown.to_json(orient="records", date_format="iso", force_ascii=False, indent=1))
     if fmt == "markdown":
@@ -55,7 +62,13 @@ def render_frame(frame: pd.DataFrame, fmt: str) -> str:
 @click.option("--grain", type=click.Choice(["day", "week", "month"]), default="month", show_default=True)
 @click.option("--by", "breakdowns", multiple=True, metavar="KEY", help="Breakdown: product, plan, currency, channel.")
 @click.option("--policy", "policies", multiple=True, metavar="NAME=VALUE", help="Policy choice (repeatable).")
-@click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Metric parameter (JSON or text).")
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Metric parameter (JSON or text; see the params column of --list).",
+)
 @click.option("--currency", "reporting_currency", metavar="CODE", help="Reporting currency (default: the account's).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option("--list", "list_metrics", is_flag=True, help="List every metric (with --format markdown: the docs page).")
@@ -91,10 +104,10 @@ def metric_command(
         return
     if not name:
         raise click.UsageError("name a metric (see `analytics metric --list`)")
+    spec = get(name)  # an unknown name is refused first, with the closest known one
     missing = [flag for flag, value in (("--account", account_id), ("--from", start), ("--to", end)) if not value]
     if missing:
         raise click.UsageError(f"metric {name} needs {', '.join(missing)}")
-    spec = get(name)
     request = MetricRequest.build(
         str(account_id),
         str(start),
@@ -105,6 +118,7 @@ def metric_command(
         reporting_currency=reporting_currency,
         params=_pairs(params, "parameter"),
     )
+    spec.check_params(key for key, _ in request.params)  # as the metric itself would, before opening the store
     frame = spec.function(cli.engine(), request)
     text = render_frame(frame, fmt)
     click.echo(text, nl=not text.endswith("\n"))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import sqlalchemy as sa
 
 from analytics.auth import parse_duration
 from analytics.cli.context import CliContext, pass_cli
@@ -13,9 +12,8 @@ from analytics.clock import utcnow
 from analytics.dashboards import DASHBOARDS
 from analytics.errors import ConfigError
 from analytics.kernels import kernel_environment
-from analytics.store.schema import accounts
 
-__all__ = ["dashboard_link_command", "dashboards_command", "register_report_commands", "run_command"]
+__all__ = ["dashboard_link_command", "dashboards_command", "run_command"]
 
 
 @click.command("run")
@@ -56,6 +54,8 @@ def run_command(
     for result in results:
         seconds = sum(s.seconds for s in result.steps)
         click.echo(f"{result.schedule} run for {result.account_id}: {result.run_dir} ({seconds:.1f} s)")
+        for note in result.notes:
+            click.echo(f"  note: {note}")
         for kind, path in sorted(result.reports.items()):
             click.echo(f"  {kind:<28} {path}")
 
@@ -129,7 +129,10 @@ def dashboards_command(
 @pass_cli
 def dashboard_link_command(cli: CliContext, account: str, expires: str, base_url: str, names: tuple[str, ...]) -> None:
     """Print signed links that open ACCOUNT's dashboards until they expire (HMAC with ANALYTICS_SECRET_KEY)."""
+    import sqlalchemy as sa
+
     from analytics.dashboards.server import dashboard_links, with_secret_key
+    from analytics.store.schema import accounts
 
     settings, note = with_secret_key(cli.settings)
     with cli.engine().connect() as conn:
@@ -143,9 +146,3 @@ def dashboard_link_command(cli: CliContext, account: str, expires: str, base_url
     click.echo(f"Dashboards for {account} (valid until {utcnow() + lifetime:%Y-%m-%d %H:%M} UTC):", err=True)
     for name, url in links.items():
         click.echo(f"{name:<11} {url}")
-
-
-def register_report_commands(group: click.Group) -> None:
-    """Add ``run``, ``dashboards`` and ``dashboard-link`` to the ``analytics`` group."""
-    for command in (run_command, dashboards_command, dashboard_link_command):
-        group.add_command(command)

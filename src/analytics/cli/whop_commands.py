@@ -17,10 +17,9 @@ import uvicorn
 
 from analytics.cli.context import CliContext, pass_cli
 from analytics.errors import ConfigError
-from analytics.sources.whop.client import WhopClient
 from analytics.sources.whop.fake_server import FakeWhop
 from analytics.sources.whop.simulator import WebhookTarget
-from analytics.sources.whop.sync import SyncResult, sync_whop
+from analytics.sources.whop.sync import SyncResult, sync_with_settings
 from analytics.sources.whop.webhook_events import inbox_report, reprocess
 from analytics.sources.whop.webhooks import WEBHOOK_PATH, WebhookReceiver
 from analytics.store import create_store_engine, init_store
@@ -71,25 +70,22 @@ def sync_command(
     page_size: int,
     no_progress: bool,
 ) -> None:
-    """Sync Whop accounts over the API into the store (incremental and resumable; key from WHOP_API_KEY)."""
-    settings = cli.settings
-    key = settings.require("whop_api_key")
-    with WhopClient(
-        base_url or settings.whop_api_base_url,
-        key,
-        requests_per_second=settings.sync_requests_per_second,
-        max_concurrency=settings.sync_max_concurrency,
-    ) as client:
-        result = sync_whop(
-            cli.engine(),
-            client,
-            list(accounts) or None,
-            full=full,
-            page_size=page_size,
-            since=since.replace(tzinfo=UTC) if since else None,
-            progress=not no_progress,
-            max_workers=settings.sync_max_concurrency,
-        )
+    """Sync Whop accounts over the API into the store (incremental and resumable; key from WHOP_API_KEY).
+
+    Rate limits are waited out as the API asks (up to ANALYTICS_SYNC_MAX_RETRY_AFTER per wait) and slow the sync
+    down; a run that reaches ANALYTICS_SYNC_TIME_BUDGET stops, and the next one resumes where it stopped.
+    Items quarantined earlier are fetched again by id.
+    """
+    result = sync_with_settings(
+        cli.engine(),
+        cli.settings,
+        list(accounts) or None,
+        base_url=base_url,
+        full=full,
+        page_size=page_size,
+        since=since.replace(tzinfo=UTC) if since else None,
+        progress=not no_progress,
+    )
     for line in _summary_lines(result):
         click.echo(line)
 

@@ -11,7 +11,8 @@ keyword arguments:
 * ``period="as_of"``: ``as_of`` = local midnight after ``request.end`` (the state at the end of the period);
 * ``request.breakdowns`` (at most one) are translated by ``breakdowns`` into a keyword argument;
 * ``request.policies`` goes to a ``policies`` argument if the function has one;
-* ``request.params`` are passed as further keyword arguments (unknown names are an error listing the known ones).
+* ``request.params`` are passed as further keyword arguments: the metric's params are the function's other
+  keyword arguments (:func:`keyword_params`), and the catalog refuses any other name, listing them.
 """
 
 from __future__ import annotations
@@ -28,10 +29,22 @@ from analytics.errors import MetricError
 from analytics.metrics.catalog import metric
 from analytics.metrics.request import MetricRequest
 
-__all__ = ["keyword_metric", "request_arguments"]
+__all__ = ["keyword_metric", "keyword_params", "request_arguments"]
 
 F = TypeVar("F", bound=Callable[..., pd.DataFrame])
 _FIXED = {"engine", "account_id"}
+
+
+def keyword_params(func: Callable[..., Any], period: Literal["range", "as_of", "none"] = "range") -> tuple[str, ...]:
+    """The keyword arguments of ``func`` a request passes as ``params``: all but those the request itself fills
+    (``start``/``end``/``grain`` or ``as_of`` by ``period``, and ``policies``)."""
+    accepted = set(inspect.signature(func).parameters) - _FIXED
+    filled = {"policies"}
+    if period == "range":
+        filled |= {"start", "end", "grain"}
+    elif period == "as_of":
+        filled.add("as_of")
+    return tuple(sorted(accepted - filled))
 
 
 def request_arguments(
@@ -42,7 +55,8 @@ def request_arguments(
     period: Literal["range", "as_of", "none"] = "range",
     breakdowns: Mapping[str, tuple[str, object]] | None = None,
 ) -> dict[str, Any]:
-    """The keyword arguments of ``func`` that answer ``request`` (see the module docstring)."""
+    """The keyword arguments of ``func`` that answer ``request`` (see the module docstring); the parameter names
+    in ``request.params`` are the caller's to check (the registered adapter's catalog wrapper does)."""
     accepted = set(inspect.signature(func).parameters) - _FIXED
     kwargs: dict[str, Any] = {}
     if period == "range":
@@ -60,12 +74,7 @@ def request_arguments(
     for breakdown in request.breakdowns:
         argument, value = table[breakdown]
         kwargs[argument] = value
-    extra = dict(request.params)
-    unknown = sorted(set(extra) - accepted)
-    if unknown:
-        known = ", ".join(sorted(accepted - set(kwargs))) or "none"
-        raise MetricError(f"metric {name!r} has no parameter {', '.join(unknown)}; its parameters: {known}")
-    kwargs.update(extra)
+    kwargs.update(request.params)  # names already checked against keyword_params(func) by the catalog
     return kwargs
 
 
@@ -91,8 +100,10 @@ def keyword_metric(
         from_request.__module__ = func.__module__
         from_request.__qualname__ = f"{func.__qualname__}.from_request"
         from_request.__name__ = "from_request"
-        metric(name, unit=unit, formula=formula, domain=domain, policies=policies)(from_request)
-        func.__dict__["from_request"] = from_request
+        checked = metric(
+            name, unit=unit, formula=formula, domain=domain, policies=policies, params=keyword_params(func, period)
+        )(from_request)
+        func.__dict__["from_request"] = checked
         return func
 
     return register

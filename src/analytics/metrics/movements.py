@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
 from analytics.metrics.catalog import metric
-from analytics.metrics.dialect import add_seconds, metric_connection, sort_key, to_dates
+from analytics.metrics.dialect import add_seconds, fetched_instant, metric_connection, sort_key, to_dates
 from analytics.metrics.fx import convert_rollforward, load_rates
 from analytics.metrics.membership_state import StateScope, Value, bucket_of, membership_deltas, scope_for
 from analytics.metrics.request import MetricRequest, account_settings
@@ -354,10 +354,9 @@ def mrr_movement_log(engine: sa.Engine, request: MetricRequest) -> pd.DataFrame:
 
     Formula: amount = |MRR_after − MRR_before| of the customer's grouped change
 
-    Columns: ``period_start`` (bucket), ``changed_at`` (first change of the group), ``member_id``, breakdown keys,
-    ``currency``, ``movement`` (new, expansion, reactivation, contraction, churn), ``amount_minor``,
-    ``mrr_before_minor``, ``mrr_after_minor``. Amounts are in the customer's own currency; ``changed_at`` is the
-    last change of the group.
+    Columns: ``period_start`` (bucket), ``changed_at`` (the group's last change, a UTC timestamp), ``member_id``,
+    breakdown keys, ``currency``, ``movement`` (new, expansion, reactivation, contraction, churn), ``amount_minor``,
+    ``mrr_before_minor``, ``mrr_after_minor``. Amounts are in the customer's own currency.
     """
     request.only_breakdowns("mrr_movement_log", ("product", "plan", "currency"))
     with metric_connection(engine) as conn:
@@ -368,7 +367,7 @@ def mrr_movement_log(engine: sa.Engine, request: MetricRequest) -> pd.DataFrame:
         query = (
             sa.select(
                 g.c.bucket,
-                g.c.t,
+                fetched_instant(g.c.t, scope.dialect).label("changed_at"),  # SQLite: integer µs → epoch seconds
                 g.c.member_id,
                 *[g.c[k] for k in keys],
                 movement_kind(g).label("movement"),
@@ -380,7 +379,7 @@ def mrr_movement_log(engine: sa.Engine, request: MetricRequest) -> pd.DataFrame:
             .order_by(g.c.t, g.c.member_id, *[g.c[k] for k in keys])
         )
         columns = ["period_start", "changed_at", "member_id", *keys, "movement", "amount_minor"]
-        frame = fetch_frame(conn, query, [*columns, "mrr_before_minor", "mrr_after_minor"])
+        frame = fetch_frame(conn, query, [*columns, "mrr_before_minor", "mrr_after_minor"], instants=("changed_at",))
         other = [k for k in with_currency(frame, scope) if k != "currency"]
         frame = frame[
             [
@@ -396,7 +395,6 @@ def mrr_movement_log(engine: sa.Engine, request: MetricRequest) -> pd.DataFrame:
             ]
         ]
     frame = to_dates(frame, "period_start")
-    frame["changed_at"] = pd.to_datetime(frame["changed_at"], utc=True)
     for col in ("amount_minor", "mrr_before_minor", "mrr_after_minor"):
         frame[col] = pd.to_numeric(frame[col]).astype("int64")
     return frame

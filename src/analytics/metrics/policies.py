@@ -19,6 +19,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from analytics.errors import MetricError
+from analytics.suggestions import did_you_mean
 
 __all__ = ["DEFINITIONS_VERSION", "Policies", "policy_table"]
 
@@ -107,7 +108,10 @@ class Policies:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
-            raise MetricError(f"unknown policy {', '.join(unknown)}; known policies: {', '.join(sorted(known))}")
+            raise MetricError(
+                f"unknown policy {', '.join(unknown)}{did_you_mean(unknown[0], known)}; "
+                f"known policies: {', '.join(sorted(known))}"
+            )
         return replace(cls(), **values)
 
     @classmethod
@@ -121,7 +125,9 @@ class Policies:
             if not sep or not name:
                 raise MetricError(f"policy {pair!r} is not of the form name=value (e.g. past_due_in_mrr=false)")
             if name not in types:
-                raise MetricError(f"unknown policy {name!r}; known policies: {', '.join(sorted(types))}")
+                raise MetricError(
+                    f"unknown policy {name!r}{did_you_mean(name, types)}; known policies: {', '.join(sorted(types))}"
+                )
             values[name] = _parse(name, raw, types[name])
         return cls.from_dict(values)
 

@@ -4,6 +4,10 @@ Every registered metric has the uniform signature ``fn(engine, request) -> panda
 :mod:`analytics.metrics.catalog`). The request names the account, the period (calendar dates in the
 account's time zone, both inclusive), the grain of the buckets, the breakdowns, the policies, the
 reporting currency and any metric-specific parameters.
+
+Periods are calendar days from :data:`EARLIEST_DAY` (1900-01-01) to :data:`LATEST_DAY` (2199-12-31): a day
+outside is refused with a clear message (:func:`check_day`) by the request and by the keyword metric functions
+(:func:`analytics.metrics.timeframe.resolve_window`) alike, before any instant is computed from it.
 """
 
 from __future__ import annotations
@@ -24,9 +28,12 @@ from analytics.metrics.dialect import GRAINS
 from analytics.metrics.policies import Policies
 from analytics.store import account_cache
 from analytics.store.schema import accounts
+from analytics.suggestions import did_you_mean
 
 __all__ = [
     "BREAKDOWNS",
+    "EARLIEST_DAY",
+    "LATEST_DAY",
     "AccountSettings",
     "MetricRequest",
     "account_settings",
@@ -34,11 +41,32 @@ __all__ = [
     "bucket_ends",
     "bucket_frame",
     "bucket_starts",
+    "check_day",
     "local_midnight",
     "period_instants",
 ]
 
 BREAKDOWNS: tuple[str, ...] = ("product", "plan", "currency", "channel")
+EARLIEST_DAY = date(1900, 1, 1)
+"""The first calendar day a metric period may start on."""
+LATEST_DAY = date(2199, 12, 31)
+"""The last calendar day a metric period may end on: far from the limits of Python's dates (9999-12-31, where the
+day after the period cannot be computed) and of pandas' nanosecond timestamps (2262-04-11)."""
+
+
+def check_day(day: date, what: str, *, midnight: bool = False) -> date:
+    """``day``, if a metric period may include it (:data:`EARLIEST_DAY` to :data:`LATEST_DAY`); else MetricError.
+
+    With ``midnight``, ``day`` stands for the instant at which it starts (an ``as_of``, or the exclusive end of a
+    period), so the midnight after :data:`LATEST_DAY` is allowed too.
+    """
+    latest = LATEST_DAY + timedelta(days=1) if midnight else LATEST_DAY
+    if not EARLIEST_DAY <= day <= latest:
+        raise MetricError(
+            f"{what} {day.isoformat()} is outside the days metrics cover ({EARLIEST_DAY} to {latest}); "
+            "choose a day in that range"
+        )
+    return day
 
 
 def _as_date(value: date | datetime | str, what: str) -> date:
@@ -88,13 +116,18 @@ class MetricRequest:
     def __post_init__(self) -> None:
         if not self.account_id:
             raise MetricError("a metric needs an account id (e.g. --account biz_XXXX)")
+        check_day(self.start, "start")
+        check_day(self.end, "end")
         if self.start > self.end:
             raise MetricError(f"the period starts ({self.start}) after it ends ({self.end}); swap --from and --to")
         if self.grain not in GRAINS:
             raise MetricError(f"grain {self.grain!r} is not one of {', '.join(GRAINS)}")
         unknown = [b for b in self.breakdowns if b not in BREAKDOWNS]
         if unknown:
-            raise MetricError(f"unknown breakdown {', '.join(unknown)}; use any of {', '.join(BREAKDOWNS)}")
+            raise MetricError(
+                f"unknown breakdown {', '.join(unknown)}{did_you_mean(unknown[0], BREAKDOWNS)}; "
+                f"use any of {', '.join(BREAKDOWNS)}"
+            )
         if len(set(self.breakdowns)) != len(self.breakdowns):
             raise MetricError(f"breakdown listed twice: {', '.join(self.breakdowns)}")
 

@@ -5,6 +5,7 @@ Everything here works on small aggregated frames (one row per bucket and key), n
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -18,12 +19,18 @@ from analytics.metrics.request import MetricRequest, account_settings, bucket_ar
 __all__ = ["daily_sums", "dense_columns", "dense_grid", "fetch_frame", "ratio", "running_state", "running_totals"]
 
 
-def fetch_frame(bind: sa.Engine | sa.Connection, query: Any, columns: list[str]) -> pd.DataFrame:
-    """Run a Core statement and return its rows as a DataFrame with ``columns`` (see :func:`dialect.fetch_frame`)."""
+def fetch_frame(
+    bind: sa.Engine | sa.Connection, query: Any, columns: list[str], *, instants: Sequence[str] = ()
+) -> pd.DataFrame:
+    """Run a Core statement and return its rows as a DataFrame with ``columns`` (see :func:`dialect.fetch_frame`).
+
+    ``instants`` names the statement's columns (before renaming) selected with :func:`dialect.fetched_instant`;
+    they come back as UTC timestamps on every engine.
+    """
     if isinstance(bind, sa.Engine):
         with bind.connect() as conn:
-            return dialect_fetch_frame(conn, query, columns)
-    return dialect_fetch_frame(bind, query, columns)
+            return dialect_fetch_frame(conn, query, columns, instants=instants)
+    return dialect_fetch_frame(bind, query, columns, instants=instants)
 
 
 def dense_grid(

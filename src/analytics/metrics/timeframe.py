@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from analytics.errors import MetricError
 from analytics.metrics.dialect import GRAINS, bucket_index_to_date, date_bucket_index
-from analytics.metrics.request import account_settings
+from analytics.metrics.request import account_settings, check_day
 
 __all__ = [
     "DateLike",
@@ -65,8 +65,9 @@ def to_utc(value: DateLike, tz: str, what: str = "as_of") -> datetime:
     if isinstance(parsed, datetime):
         if parsed.tzinfo is None:
             raise MetricError(f"{what} {parsed.isoformat()} has no time zone; pass an aware datetime or a date")
+        check_day(parsed.date(), what, midnight=True)
         return parsed.astimezone(UTC)
-    return datetime.combine(parsed, time(), zone(tz)).astimezone(UTC)
+    return datetime.combine(check_day(parsed, what, midnight=True), time(), zone(tz)).astimezone(UTC)
 
 
 def to_local_date(value: DateLike, tz: str, what: str = "start") -> date:
@@ -75,8 +76,9 @@ def to_local_date(value: DateLike, tz: str, what: str = "start") -> date:
     if isinstance(parsed, datetime):
         if parsed.tzinfo is None:
             raise MetricError(f"{what} {parsed.isoformat()} has no time zone; pass an aware datetime or a date")
-        return parsed.astimezone(zone(tz)).date()
-    return parsed
+        check_day(parsed.date(), what)  # before converting: a day near the limits of datetime would overflow
+        return check_day(parsed.astimezone(zone(tz)).date(), what)
+    return check_day(parsed, what)
 
 
 def floor_to_grain(value: date, grain: str) -> date:

@@ -5,7 +5,8 @@
 * PDF: a plain print layout (headings, KPI table, charts as PNG drawn by vl-convert, tables) turned into PDF
   by xhtml2pdf; no browser is involved.
 * Tables: every table the notebook displayed (see :mod:`analytics.reports.display`) as ``tables/<name>.csv``
-  and ``tables/<name>.json`` (pandas ``orient="table"``: schema plus rows, exact values).
+  (safe to open in a spreadsheet: :mod:`analytics.reports.safe_csv`) and ``tables/<name>.json`` (pandas
+  ``orient="table"``: schema plus rows, exact values).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import pandas as pd
 
 from analytics.errors import ReportError
 from analytics.reports.display import TABLE_MIME
+from analytics.reports.safe_csv import write_csv
 
 __all__ = [
     "export_html",
@@ -84,7 +86,11 @@ def report_tables(nb: nbformat.NotebookNode) -> dict[str, pd.DataFrame]:
 
 
 def export_tables(nb: nbformat.NotebookNode, directory: Path) -> list[Path]:
-    """Write each displayed table as ``<name>.csv`` and ``<name>.json`` in ``directory``."""
+    """Write each displayed table as ``<name>.csv`` and ``<name>.json`` in ``directory``.
+
+    The CSV is safe to open in a spreadsheet (text that would read as a formula gets a leading single quote,
+    see :mod:`analytics.reports.safe_csv`); the JSON keeps every value exactly as displayed.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for cell in nb.cells:
@@ -96,8 +102,7 @@ def export_tables(nb: nbformat.NotebookNode, directory: Path) -> list[Path]:
             fields = [f["name"] for f in payload["table"].get("schema", {}).get("fields", [])]
             # object columns: integers stay integers next to fractions (pandas would make both floats)
             frame = pd.DataFrame(payload["table"]["data"], columns=fields or None, dtype=object)
-            csv_path = directory / f"{name}.csv"
-            frame.to_csv(csv_path, index=False)
+            csv_path = write_csv(frame, directory / f"{name}.csv")
             json_path = directory / f"{name}.json"
             json_path.write_text(json.dumps(payload, indent=1, default=str), encoding="utf-8")
             written += [csv_path, json_path]

@@ -6,6 +6,9 @@ A run writes into ``<workspace>/runs/<date>/<schedule>/<account>/``::
     report/business_report.html  .pdf  tables/*.csv|json   exports of the report notebook (when a step asks)
 
 The folder appears only when every step succeeded: steps run in a staging folder that is renamed at the end.
+A notebook that needs a setting the workspace lacks (its metadata ``analytics.requires``, e.g. ``sync`` needs
+``whop_api_key``) is skipped with a note (``RunResult.notes``, the job summary and ``<notebook>.skipped.txt``),
+and the other steps run on the data already in the store.
 A failed cell stops the run with a :class:`~analytics.errors.ReportError` naming the notebook, the cell and the
 error; the executed notebook is kept in ``<account>.failed/`` for inspection. Each run (per account) is recorded
 as a job run of kind ``run``. Snapshot writing is transactional in :mod:`analytics.snapshots`, so a failure
@@ -18,6 +21,7 @@ import shutil
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +92,7 @@ class RunResult:
     steps: tuple[StepResult, ...]
     reports: dict[str, Path]
     job_run_id: str
+    notes: tuple[str, ...] = ()
 
 
 def load_schedule(name: str, params_dir: Path) -> Schedule:
@@ -213,6 +218,20 @@ def _step_parameters(
     return {**{k: v for k, v in shared.items() if k in declared}, **dict(step.parameters)}
 
 
+def _missing_setting(notebook: Path, settings: Settings) -> str | None:
+    """Why ``notebook`` cannot run with ``settings``: the message about the first setting its metadata
+    ``analytics.requires`` names that is not set (``None`` when all are)."""
+    required = nbformat.read(str(notebook), as_version=4).metadata.get("analytics", {}).get("requires", [])
+    for name in required:
+        if not hasattr(settings, name):
+            raise ConfigError(f"notebook {notebook.name}: metadata analytics.requires names no setting {name!r}")
+        try:
+            settings.require(name)
+        except ConfigError as exc:
+            return str(exc)
+    return None
+
+
 def _accounts(engine: Engine, account: str | None) -> list[str]:
     with engine.connect() as conn:
         known = list(conn.execute(sa.select(accounts.c.id).order_by(accounts.c.id)).scalars())
@@ -303,17 +322,27 @@ def _run_account(
     base = settings.workspace.expanduser().resolve() / "runs" / day / plan.name
     final_dir = base / account_id
     params_record = {"schedule": plan.name, "notebooks": [s.notebook for s in plan.steps], **dict(extra or {})}
-    with job_run(engine, "run", account_id=account_id, params=params_record, clock=clock) as run:
+    heartbeat_timeout = timedelta(seconds=settings.job_heartbeat_timeout)
+    with job_run(
+        engine, "run", account_id=account_id, params=params_record, clock=clock, heartbeat_timeout=heartbeat_timeout
+    ) as run:
         staging = base / f".{account_id}.{run.id}"
         staging.mkdir(parents=True, exist_ok=True)
         step_results: list[StepResult] = []
         reports: dict[str, Path] = {}
+        notes: list[str] = []
         try:
             bar = tqdm(plan.steps, desc=f"{plan.name} {account_id}", unit="notebook", disable=not progress)
             for step in bar:
                 bar.set_postfix_str(step.notebook)
                 source = notebooks / f"{step.notebook}.ipynb"
                 parameters = _step_parameters(plan, step, source, account_id, extra)
+                missing = _missing_setting(source, settings)
+                if missing is not None:
+                    note = f"{step.notebook} skipped: {missing} The other steps ran on the data already in the store."
+                    notes.append(note)
+                    (staging / f"{step.notebook}.skipped.txt").write_text(note + "\n", encoding="utf-8")
+                    continue
                 started = time.perf_counter()
                 out = execute_notebook(
                     source,
@@ -345,6 +374,7 @@ def _run_account(
                 "run_dir": str(final_dir),
                 "seconds": {s.notebook: round(s.seconds, 2) for s in steps},
                 "reports": {k: str(v) for k, v in moved.items()},
+                "notes": notes,
             }
         )
-        return RunResult(plan.name, account_id, final_dir, steps, moved, run.id)
+        return RunResult(plan.name, account_id, final_dir, steps, moved, run.id, tuple(notes))

@@ -21,6 +21,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -35,7 +36,7 @@ from analytics.sources.import_readers import CHUNK_ROWS, OpenedFile, open_table_
 from analytics.sources.import_spec import ImportColumn, TableSpec, import_columns, table_spec
 from analytics.sources.import_validate import SeenKeys, match_columns, validate_chunk
 from analytics.sources.import_writer import writer_for
-from analytics.store.jobs import job_run
+from analytics.store.jobs import DEFAULT_HEARTBEAT_TIMEOUT, job_run
 from analytics.store.quarantine import Rejected, quarantine_rows
 from analytics.store.schema import accounts, quarantine
 
@@ -281,6 +282,7 @@ def import_files(
     clock: Clock = utcnow,
     progress: bool = True,
     on_error: Literal["raise", "skip"] = "raise",
+    heartbeat_timeout: timedelta = DEFAULT_HEARTBEAT_TIMEOUT,
 ) -> ImportReport:
     """Import CSV (``.csv``, ``.csv.gz``) or Parquet (``.parquet``) files into a store table, streaming each.
 
@@ -292,6 +294,8 @@ def import_files(
     on_error:
         What a file-level problem does: ``"raise"`` (default) stops at that file and raises (files before it
         stay imported); ``"skip"`` records the error in the report and goes on with the next file.
+    heartbeat_timeout:
+        After how long without a heartbeat an earlier import counts as abandoned (``analytics.store.jobs``).
 
     Raises
     ------
@@ -303,7 +307,7 @@ def import_files(
     started = time.perf_counter()
     done: list[FileReport] = []
     params = {"table": spec.name, "files": [str(p) for p in paths]}
-    with job_run(engine, "import", params=params, clock=clock) as run:
+    with job_run(engine, "import", params=params, clock=clock, heartbeat_timeout=heartbeat_timeout) as run:
         try:
             for given in paths:
                 path = Path(given)

@@ -567,9 +567,10 @@ job_runs = sa.Table(
     sa.Column("id", Str, primary_key=True),
     sa.Column("account_id", Str),
     sa.Column("kind", sa.String(32), nullable=False, comment="import | sync | snapshot | report | demo | train | …"),
-    sa.Column("status", sa.String(16), nullable=False, comment="running | succeeded | failed"),
+    sa.Column("status", sa.String(16), nullable=False, comment="running | succeeded | failed | abandoned"),
     _ts("started_at", nullable=False),
     _ts("finished_at"),
+    _ts("heartbeat_at", comment="last sign of life of a running job (analytics.store.jobs)"),
     sa.Column("params", JSONType),
     sa.Column("summary", JSONType),
     sa.Column("error", Text),
@@ -592,7 +593,11 @@ quarantine = sa.Table(
     sa.Column("job_run_id", Str),
     _ts("created_at", nullable=False),
     _ts("resolved_at"),
+    sa.Column("resource", sa.String(64), comment="API resource of a rejected sync item (memberships, messages, …)"),
+    sa.Column("item_id", Str, comment="API id of a rejected sync item: the next sync fetches it again by id"),
+    sa.Column("parent", JSONType, comment="parent ids the item was listed under (channel_id, course_id, …)"),
     sa.Index(None, "table_name", "created_at"),
+    sa.Index(None, "account_id", "item_id"),
     comment="Rejected rows and items with the reason; nothing is dropped silently.",
 )
 

@@ -44,16 +44,20 @@ __all__ = [
     "register_model",
 ]
 
-# Every type a churn artifact may contain beyond skops' defaults; anything else is refused on load.
+# Every type a churn artifact may contain beyond skops' defaults; anything else is refused on load. The partial of
+# check_array is how HistGradientBoostingClassifier keeps its numeric columns apart from categorical ones (a boosted
+# model fitted on a table with text columns).
 TRUSTED_TYPES: list[str] = [
     "analytics.models.churn.estimators.ChurnGradientBoosting",
     "analytics.models.churn.estimators.ChurnLogisticRegression",
     "analytics.models.churn.estimators.DaysSinceActivityBaseline",
+    "functools.partial",
     "numpy.dtype",
     "sklearn.calibration._CalibratedClassifier",
     "sklearn.calibration._SigmoidCalibration",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
     "sklearn.model_selection._split.StratifiedKFold",
+    "sklearn.utils.validation.check_array",
 ]
 KIND = "churn"
 

@@ -28,6 +28,7 @@ from analytics.store.schema import accounts
 
 __all__ = ["ESTIMATORS", "TrainedModel", "make_estimator", "resolve_account", "train_churn_model"]
 
+# The churn models by the short name ``analytics train --estimator`` takes (documented in docs/churn.md).
 ESTIMATORS: dict[str, type[BaseEstimator]] = {
     "logistic": ChurnLogisticRegression,
     "boosting": ChurnGradientBoosting,
@@ -35,7 +36,22 @@ ESTIMATORS: dict[str, type[BaseEstimator]] = {
 
 
 def make_estimator(name: str, *, horizon_days: int = DEFAULT_HORIZON_DAYS, random_state: int = 0) -> BaseEstimator:
-    """A fresh estimator by short name (``logistic`` or ``boosting``)."""
+    """A fresh, unfitted churn estimator by short name (a key of :data:`ESTIMATORS`: ``logistic`` or ``boosting``).
+
+    Parameters
+    ----------
+    name:
+        The short name.
+    horizon_days:
+        The label horizon recorded with the model (default 30).
+    random_state:
+        Seed of the calibration folds and of the boosting (default 0: refits give the same probabilities).
+
+    Raises
+    ------
+    ModelError
+        An unknown name (the message lists the known ones).
+    """
     try:
         cls = ESTIMATORS[name]
     except KeyError:

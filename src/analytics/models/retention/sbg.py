@@ -11,8 +11,9 @@ vary across customers as ``Beta(α, β)``. With ``T`` the period in which a cust
 Fitted by maximum likelihood to survival counts: a customer lost in period ``t`` contributes ``log P(T = t)``, one
 still active after ``t`` periods ``log S(t)`` (Fader & Hardie 2007, eq. 5).
 
-Discounted expected residual lifetime (Fader & Hardie 2010) of a customer who has made ``n − 1`` renewals and is
-about to decide on the ``n``-th, with discount rate ``d`` per period::
+Discounted expected residual lifetime (Fader & Hardie 2010) of a customer who has made ``n − 1`` renewals (is at
+the end of period ``n``) and is about to decide on the ``n``-th, with discount rate ``d`` per period — the argument
+of :meth:`ShiftedBetaGeometricFitter.derl` is those ``renewals_made = n − 1``::
 
     DERL(d | α, β, n − 1) = B(α, β + n) / B(α, β + n − 1) · ₂F₁(1, β + n; α + β + n; 1 / (1 + d))
 
@@ -306,15 +307,32 @@ class ShiftedBetaGeometricFitter:
         """``S(age + ahead) / S(age)``: chance a customer active after ``age`` periods is active ``ahead`` later."""
         return self.survival_function(np.asarray(age) + np.asarray(ahead)) / self.survival_function(age)
 
-    def derl(self, discount_rate: float, renewals: ArrayLike) -> NDArray[np.float64]:
-        """Discounted expected residual lifetime (periods) of a customer who has made ``renewals`` renewals.
+    def derl(self, discount_rate: float, renewals_made: ArrayLike) -> NDArray[np.float64]:
+        """Discounted expected residual lifetime (periods) of a customer who has made ``renewals_made`` renewals.
 
-        ``DERL(d | α, β, n − 1) = B(α, β + n) / B(α, β + n − 1) · ₂F₁(1, β + n; α + β + n; 1 / (1 + d))``.
+        In the paper's notation (Fader & Hardie 2010, eq. 6) ``renewals_made`` is ``n − 1``: the customer has paid
+        for periods ``1 … n`` (the first payment and ``n − 1`` renewals), is at the end of period
+        ``n = renewals_made + 1`` and is about to decide on the ``n``-th renewal. The residual lifetime counts that
+        renewal (undiscounted) and every later one, each discounted by ``1 + d`` per period::
+
+            DERL(d | α, β, n − 1) = Σ_{t ≥ n} S(t) / S(n − 1) / (1 + d)^(t − n)
+                                  = B(α, β + n) / B(α, β + n − 1) · ₂F₁(1, β + n; α + β + n; 1 / (1 + d))
+
+        Parameters
+        ----------
+        discount_rate:
+            ``d``, the discount rate per period (> 0).
+        renewals_made:
+            Renewals the customer has made so far (0 for one who has paid only once); whole numbers ≥ 0, one per
+            customer. A member's age in whole periods survived is their renewals made.
         """
         self._check()
         if discount_rate <= 0:
             raise ModelError(f"the discount rate per period must be above 0, got {discount_rate}")
-        n = np.asarray(renewals, dtype=float) + 1
+        made = np.asarray(renewals_made, dtype=float)
+        if (made < 0).any():
+            raise ModelError(f"renewals made must be ≥ 0 (0 = paid once, not yet renewed), got {made.min()}")
+        n = made + 1
         a, b = self.alpha_, self.beta_
         ratio = np.exp(betaln(a, b + n) - betaln(a, b + n - 1))
         return np.asarray(ratio * hyp2f1(1.0, b + n, a + b + n, 1.0 / (1.0 + discount_rate)))

@@ -14,6 +14,7 @@ Control endpoints (same bearer token): ``GET|POST|DELETE /_fake/faults``, ``GET 
 from __future__ import annotations
 
 import base64
+import email.utils
 import hmac
 import json
 import logging
@@ -49,6 +50,19 @@ def _error(
     status: int, type_: str, message: str, code: str | None = None, headers: dict[str, str] | None = None
 ) -> JSONResponse:
     return JSONResponse({"error": {"type": type_, "message": message, "code": code}}, status, headers=headers)
+
+
+def _retry_after_headers(seconds: float, form: str) -> dict[str, str]:
+    """``retry-after`` (and ``retry-after-ms``) announcing ``seconds`` in the fault's format."""
+    if form == "http-date":
+        return {"retry-after": email.utils.formatdate(time.time() + seconds, usegmt=True)}
+    whole = {"retry-after": str(int(seconds + 0.999))}
+    return whole if form == "seconds" else {**whole, "retry-after-ms": str(int(seconds * 1000))}
+
+
+def _broken(item: dict[str, Any]) -> dict[str, Any]:
+    """An item a ``malformed`` fault breaks: its ``created_at`` is no timestamp."""
+    return {**item, "created_at": "not-a-timestamp"}
 
 
 def _encode_cursor(sort: Any, account_id: str, id_: str) -> str:
@@ -143,8 +157,7 @@ class FakeWhop:
             if fault.kind == "slow":
                 time.sleep(fault.delay)
             elif fault.kind == "rate_limit":
-                seconds = max(fault.retry_after, 0.0)
-                headers = {"retry-after": str(int(seconds + 0.999)), "retry-after-ms": str(int(seconds * 1000))}
+                headers = _retry_after_headers(max(fault.retry_after, 0.0), fault.retry_after_format)
                 return _error(429, "rate_limited", "Too many requests; retry later.", "rate_limited", headers), False
             elif fault.kind == "server_error":
                 return _error(fault.status, "server_error", "The server had a problem; retry.", None), False
@@ -175,7 +188,10 @@ class FakeWhop:
         except AnalyticsError as exc:
             return _error(400, "invalid_request", str(exc), "invalid_parameter")
         if malformed and body["data"]:
-            body["data"][0] = {**body["data"][0], "created_at": "not-a-timestamp"}
+            body["data"][0] = _broken(body["data"][0])
+        broken = self.faults.broken_items(resource, (str(item.get("id")) for item in body["data"]))
+        if broken:
+            body["data"] = [_broken(item) if str(item.get("id")) in broken else item for item in body["data"]]
         return JSONResponse(body)
 
     def _retrieve(self, request: Request) -> Response:
@@ -198,7 +214,8 @@ class FakeWhop:
             row = conn.execute(stmt).mappings().first()
         if row is None:
             return _error(404, "not_found", f"No {resource} with id {item_id!r}.", "not_found")
-        return JSONResponse(listing.shape.render(dict(row)))
+        item = listing.shape.render(dict(row))
+        return JSONResponse(_broken(item) if self.faults.broken_items(resource, [str(row["id"])]) else item)
 
     def _page(self, listing: Listing, params: Any) -> dict[str, Any]:
         for scope in listing.scope:

@@ -2,6 +2,11 @@
 
 Every page is validated item by item, written, and its resume point checkpointed in one transaction
 (:mod:`analytics.sources.whop.checkpoints`), so a run killed at any moment resumes with no duplicates and no gaps.
+
+Items that failed validation are quarantined with their resource, id and parent ids. An incremental run fetches
+the account's still-unresolved ones again by id after its listings (an item a listing already loaded is resolved
+there), and a quarantine row is marked resolved whenever its item loads; a membership whose quarantined payment
+loads gets its history derived again, as a full sync would.
 """
 
 from __future__ import annotations
@@ -23,12 +28,12 @@ from analytics.clock import Clock
 from analytics.errors import SyncError
 from analytics.sources.whop.checkpoints import checkpoint_key, finish_listing, load_checkpoint, save_progress
 from analytics.sources.whop.client import WhopClient
-from analytics.sources.whop.shapes import SHAPES, ParseContext, iso, parse_time
+from analytics.sources.whop.shapes import SHAPES, ParseContext, Shape, iso, parse_time
 from analytics.sources.whop.status_history import derive_history
 from analytics.sources.whop.sync_plan import Task, stage_one, stage_three, stage_two
 from analytics.sources.whop.sync_writer import Counts, parse_items, resolve_authors, write_rows
 from analytics.store import schema as s
-from analytics.store.quarantine import Rejected, quarantine_rows
+from analytics.store.quarantine import Rejected, quarantine_rows, resolve_items, unresolved_items
 from analytics.store.upsert import upsert_rows
 
 __all__ = ["AccountSync", "AfterPage", "SyncOptions"]
@@ -63,11 +68,16 @@ class AccountSync:
         self._lock = threading.Lock()
         self._bars: dict[str, Any] = {}
         self.experiences: set[str] = set()
+        self._waiting: dict[str, set[str]] = defaultdict(set)  # table -> ids of unresolved quarantined items
+        self._rederive: set[str] = set()  # memberships whose history must be derived again
 
     # --- orchestration -------------------------------------------------------------------------------------
 
     def run(self) -> dict[str, Counts]:
         self._sync_account()
+        with self.engine.connect() as conn:
+            for waiting in unresolved_items(conn, self.account_id):
+                self._waiting[waiting.table_name].add(waiting.item_id)
         self._stage(stage_one(self.account_id))
         with self.engine.connect() as conn:
             products = (
@@ -104,6 +114,8 @@ class AccountSync:
             )
         experiences = sorted(self.experiences | set(stored))
         self._stage(stage_three(list(courses), [(c.id, c.product_id) for c in channels], experiences))
+        if not self.opts.full:  # a full sync lists every item anyway
+            self._refetch_quarantined()
         self._derive_histories()
         for bar in self._bars.values():
             bar.close()
@@ -133,7 +145,7 @@ class AccountSync:
 
     def _derive_histories(self) -> None:
         """Memberships without any history (first seen, or all after ``--full``) get it derived from the
-        memberships and payments now stored."""
+        memberships and payments now stored, and so do those whose quarantined payment loaded in this run."""
         m, h = s.memberships, s.membership_status_changes
         with self.engine.begin() as conn:
             if self.opts.full:
@@ -147,7 +159,7 @@ class AccountSync:
                 .scalars()
                 .all()
             )
-            derive_history(conn, self.account_id, ids, source="derived")
+            derive_history(conn, self.account_id, [*ids, *self._rederive], source="derived")
 
     def _sync_account(self) -> None:
         item = self.client.retrieve("accounts", self.account_id)
@@ -211,7 +223,7 @@ class AccountSync:
 
     def _listing(self, task: Task, *, skip: set[str] | None = None, seen: set[str] | None = None) -> Counts:
         counts = Counts()
-        shape, table = task.shape, task.shape.table
+        shape = task.shape
         with self.engine.connect() as conn:
             checkpoint = load_checkpoint(conn, self.account_id, task.key)
         state = checkpoint.state
@@ -237,7 +249,7 @@ class AccountSync:
                 state["max_seen"] = iso(max(newest, known) if known else newest)
             state["after"] = page.end_cursor
             with self.engine.begin() as conn:
-                page_counts = self._store(conn, table, rows, rejected)
+                page_counts = self._store(conn, shape, ctx, rows, rejected)
                 if page.end_cursor:
                     save_progress(conn, self.account_id, task.key, state, job_run_id=self.run_id, now=self.opts.clock())
             page_counts.fetched = len(page.items)
@@ -259,12 +271,21 @@ class AccountSync:
         return counts
 
     def _store(
-        self, conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]], rejected: list[Rejected]
+        self,
+        conn: sa.Connection,
+        shape: Shape,
+        ctx: ParseContext,
+        rows: list[dict[str, Any]],
+        rejected: list[Rejected],
     ) -> Counts:
+        table = shape.table
         if any("_user_id" in r for r in rows):
-            rows, unresolved = resolve_authors(conn, self.account_id, table, rows)
+            rows, unresolved = resolve_authors(
+                conn, self.account_id, table, rows, resource=shape.resource, parent=ctx.parent
+            )
             rejected = [*rejected, *unresolved]
         counts = write_rows(conn, table, rows)
+        self._resolve(conn, table, rows)
         if table is s.lesson_interactions:
             # The list model has no completion time: created_at stands in until a completed webhook says better.
             li = s.lesson_interactions
@@ -273,8 +294,27 @@ class AccountSync:
                 .where(li.c.account_id == self.account_id, li.c.completed.is_(True), li.c.completed_at.is_(None))
                 .values(completed_at=li.c.created_at)
             )
-        counts.quarantined = quarantine_rows(conn, rejected, job_run_id=self.run_id, clock=self.opts.clock)
+        counts.quarantined = self._quarantine(conn, rejected)
         return counts
+
+    def _quarantine(self, conn: sa.Connection, rejected: list[Rejected]) -> int:
+        with self._lock:
+            for r in rejected:
+                if r.item_id is not None:
+                    self._waiting[r.table_name].add(r.item_id)
+        return quarantine_rows(conn, rejected, job_run_id=self.run_id, clock=self.opts.clock)
+
+    def _resolve(self, conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
+        """Mark the quarantined items among the loaded ``rows`` resolved (a lookup in memory for the others)."""
+        with self._lock:
+            waiting = self._waiting.get(table.name)
+            loaded = [r for r in rows if r["id"] in waiting] if waiting else []
+            if not waiting or not loaded:
+                return
+            waiting.difference_update(r["id"] for r in loaded)
+            if table is s.payments:
+                self._rederive.update(r["membership_id"] for r in loaded if r.get("membership_id"))
+        resolve_items(conn, self.account_id, table.name, [r["id"] for r in loaded], now=self.opts.clock())
 
     # --- special listings ----------------------------------------------------------------------------------
 
@@ -284,9 +324,10 @@ class AccountSync:
             counts.fetched += len(page.items)
             rows, rejected = parse_items(task.shape, page.items, ParseContext(self.account_id))
             self.experiences.update(r["experience_id"] for r in rows)
-            if rejected:
-                with self.engine.begin() as conn:
-                    counts.quarantined += quarantine_rows(conn, rejected, job_run_id=self.run_id, clock=self.opts.clock)
+            with self.engine.begin() as conn:
+                self._resolve(conn, task.shape.table, rows)
+                if rejected:
+                    counts.quarantined += self._quarantine(conn, rejected)
         self._add("forums", counts)
 
     def _lessons(self, task: Task) -> None:
@@ -318,7 +359,7 @@ class AccountSync:
                 remote.update(str(i.get("id")) for i in page.items)
                 rows, rejected = parse_items(shape, page.items, ctx)
                 with self.engine.begin() as conn:
-                    page_counts = self._store(conn, table, rows, rejected)
+                    page_counts = self._store(conn, shape, ctx, rows, rejected)
                 page_counts.fetched = len(page.items)
                 counts.add(page_counts)
         assert task.open_local is not None
@@ -333,15 +374,30 @@ class AccountSync:
         return counts
 
     def _fetch_one(self, task: Task, item_id: str) -> Counts:
-        item = self.client.retrieve(task.shape.resource, item_id)
+        return self._fetch_by_id(task.shape, ParseContext(self.account_id, task.parent), item_id)
+
+    def _fetch_by_id(self, shape: Shape, ctx: ParseContext, item_id: str) -> Counts:
+        item = self.client.retrieve(shape.resource, item_id)
         if item is None:
-            log.warning("%s %s %s is no longer visible to the API", self.account_id, task.shape.resource, item_id)
+            log.warning("%s %s %s is no longer visible to the API", self.account_id, shape.resource, item_id)
             return Counts()
-        rows, rejected = parse_items(task.shape, [item], ParseContext(self.account_id, task.parent))
+        rows, rejected = parse_items(shape, [item], ctx)
         with self.engine.begin() as conn:
-            counts = self._store(conn, task.shape.table, rows, rejected)
+            counts = self._store(conn, shape, ctx, rows, rejected)
         counts.fetched = 1
         return counts
+
+    def _refetch_quarantined(self) -> None:
+        """Fetch by id, as it was listed, every quarantined item of the account that was neither loaded nor
+        rejected again by a listing of this run."""
+        with self.engine.connect() as conn:
+            waiting = unresolved_items(conn, self.account_id)
+        for item in waiting:
+            shape = SHAPES.get(item.resource)
+            if shape is None or shape.resource == "forums" or item.job_run_id == self.run_id:
+                continue  # forums are not stored (they are re-listed every run)
+            ctx = ParseContext(self.account_id, item.parent)
+            self._add(shape.resource, self._fetch_by_id(shape, ctx, item.item_id))
 
     def _reconcile_refunded_payments(self) -> None:
         """Payments whose stored succeeded refunds exceed their refunded amount changed: fetch them again."""

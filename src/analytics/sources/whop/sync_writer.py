@@ -57,7 +57,8 @@ def _model_error(exc: pydantic.ValidationError) -> DataValidationError:
 def parse_items(
     shape: Shape, items: Iterable[Mapping[str, Any]], ctx: ParseContext, *, source: str = "sync"
 ) -> tuple[list[Row], list[Rejected]]:
-    """Validate and parse API items; returns the rows and the rejected items (with reasons)."""
+    """Validate and parse API items; returns the rows and the rejected items (with reasons, and the resource, id
+    and parent ids to fetch them again by)."""
     rows: list[Row] = []
     rejected: list[Rejected] = []
     for item in items:
@@ -79,17 +80,28 @@ def parse_items(
                     reason=f"{shape.resource} item {item.get('id', '?')}: {exc}",
                     raw=dict(item),
                     column_name=exc.column,
+                    resource=shape.resource,
+                    item_id=str(item["id"]) if isinstance(item.get("id"), str | int) else None,
+                    parent=ctx.parent,
                 )
             )
     return rows, rejected
 
 
 def resolve_authors(
-    conn: sa.Connection, account_id: str, table: sa.Table, rows: list[Row], *, source: str = "sync"
+    conn: sa.Connection,
+    account_id: str,
+    table: sa.Table,
+    rows: list[Row],
+    *,
+    source: str = "sync",
+    resource: str | None = None,
+    parent: Mapping[str, Any] | None = None,
 ) -> tuple[list[Row], list[Rejected]]:
     """Fill ``member_id`` from the temporary ``_user_id`` key (a user id, or a member id when the user is unknown).
 
-    Rows of tables whose ``member_id`` is required are rejected when the author is not a member of the account.
+    Rows of tables whose ``member_id`` is required are rejected when the author is not a member of the account
+    (with ``resource`` and ``parent``, the API item can be fetched again once the member is known).
     """
     wanted = {r["_user_id"] for r in rows if r.get("_user_id")}
     found: dict[str, str] = {}
@@ -121,6 +133,9 @@ def resolve_authors(
                     reason=f"author {user_id} of {table.name} {row['id']} is not a member of {account_id}; "
                     "it is stored once the member is synced",
                     raw={k: str(v) for k, v in row.items()},
+                    resource=resource,
+                    item_id=str(row["id"]) if resource else None,
+                    parent=parent,
                 )
             )
             continue
