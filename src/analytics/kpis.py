@@ -247,7 +247,7 @@ KPI_METRICS: dict[str, tuple[str, str, str, str, str]] = {
     "cash_revenue": ("Net cash revenue", "cash_revenue", "net_minor", "money_minor", "up"),
     "refunds": ("Refunds", "refunds", "refunds_minor", "money_minor", "down"),
     "failed_payments": ("Failed payments", "failed_payments", "failed", "count", "down"),
-    "active_members": ("Active members", "active_members", "active_members", "count", "up"),
+    "active_members": ("Engagement-active members", "active_members", "active_members", "count", "up"),
 }
 
 

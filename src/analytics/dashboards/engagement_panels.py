@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from analytics import charts
+from analytics.dashboards import drills
 from analytics.dashboards.data import snapshot_period
 from analytics.kpis import Filters, NotAvailable, kpi_window
+from analytics.widgets.drill import Drill, DrillRows
 from analytics.widgets.kpi import Kpi
 from analytics.widgets.panels import ChartPanel, KpiPanel, TablePanel
 
@@ -86,12 +88,24 @@ def engagement_kpis(dashboard: Dashboard) -> KpiPanel:
             Kpi("idle_members", ENGAGEMENT_KPIS["idle_members"][0], len(idle_now), len(idle_before), better="down"),
         ]
 
+    def at_window_end(name: str, **selection: object) -> Drill:
+        def rows(_selection: object, f: Filters) -> DrillRows:
+            end = kpi_window(f).current_end
+            return drills.drill_rows(dashboard, name, end, end, "day", f, **selection)
+
+        return Drill((), rows)
+
     return KpiPanel(
         "kpis",
         [(name, label) for name, (label, _) in ENGAGEMENT_KPIS.items()],
         load,
         caption=lambda f: kpi_window(f).label,
         definitions={name: definition for name, (_, definition) in ENGAGEMENT_KPIS.items()},
+        drills={
+            **drills.kpi_drills(dashboard, ["active_members"]),
+            "engaged_high": at_window_end("engagement_segment_members", segment="high"),
+            "idle_members": at_window_end("idle_member_rows"),
+        },
     )
 
 
@@ -137,6 +151,7 @@ def score_chart(dashboard: Dashboard) -> ChartPanel:
         lambda f: _as_of(dashboard, "engagement_score", f.end, f),
         lambda d, f: charts.score_histogram(d, title=f"Engagement scores on {f.end:%d %b %Y}"),
         definition=_definition("engagement_score"),
+        drill=drills.score_band_drill(dashboard),
     )
 
 
@@ -161,6 +176,13 @@ def segments_chart(dashboard: Dashboard) -> ChartPanel:
             category_title="Segment",
         ),
         definition="High: score ≥ 70, medium: 40–69, low: below 40 (each current member in exactly one segment).",
+        drill=drills.metric_drill(
+            dashboard,
+            "engagement_segment_members",
+            ("segment",),
+            hint="Click a segment to see its members.",
+            as_of_end=True,
+        ),
     )
 
 
@@ -353,6 +375,8 @@ def lesson_dropoff_chart(dashboard: Dashboard) -> ChartPanel:
         lambda d, f: charts.lesson_dropoff(
             d, lesson="title", position="position", value="completions", title=f"Lesson completions: {state['course']}"
         ),
+        drill=drills.lesson_drill(dashboard),
+        definition=_definition("lesson_stats"),
     )
 
 

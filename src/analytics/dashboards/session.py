@@ -187,12 +187,22 @@ class Dashboard:
         subtitle = f"{account.title} · {account.id} · {account.currency.upper()} · {account.time_zone}"
         if latest is None:
             return no_data_page(title, subtitle)
-        filters = Filters(start=latest - timedelta(days=days - 1), end=latest, grain=grain)
+        filters = Filters(start=bucket_start(latest - timedelta(days=days - 1), grain), end=latest, grain=grain)
         controls = self.controls(filters) if with_controls else None
         frame = DashboardFrame(title, subtitle, rows, controls, before_refresh=self.forget)
         frame.add_timings(kernel_started=process_start_time(), opened=self.opened_at, built=time.time())
         frame.start(filters)
         return frame
+
+
+def bucket_start(day: date, grain: str) -> date:
+    """The first day of the day/week/month bucket holding ``day``: a default range starts on a bucket's first day,
+    so its first point is a whole period, not a few days of one."""
+    if grain == "month":
+        return day.replace(day=1)
+    if grain == "week":
+        return day - timedelta(days=day.weekday())
+    return day
 
 
 def process_start_time() -> float | None:

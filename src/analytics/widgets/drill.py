@@ -34,6 +34,8 @@ class DrillRows:
     rows: pd.DataFrame
     note: str = ""
     currency: str = "usd"
+    sections: tuple[tuple[str, pd.DataFrame], ...] = ()
+    """More tables behind the same click (a member's payments and activity), each shown with its own title."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,8 @@ class Drill:
     fields: tuple[str, ...]
     rows: Callable[[Mapping[str, Any], Filters], DrillRows]
     hint: str = "Click a mark to see the rows behind it."
+    sections: int = 0
+    """How many extra tables its rows can carry (:attr:`DrillRows.sections`)."""
 
 
 class DrillArea(widgets.VBox):
@@ -61,12 +65,20 @@ class DrillArea(widgets.VBox):
 
     max_rows = 50
 
-    def __init__(self) -> None:
+    def __init__(self, sections: int = 0) -> None:
         self.body = widgets.HTML()
         self.download = DownloadLink("Download all rows (CSV)")
         self.close = widgets.Button(description="Close", layout=widgets.Layout(width="90px"))
         self.close.on_click(lambda _b: self.hide())
-        super().__init__([self.body, widgets.HBox([self.download, self.close])], layout=widgets.Layout(display="none"))
+        # Section widgets exist from the start (a widget created after the page is shown can be missed by it).
+        self.section_bodies = [widgets.HTML() for _ in range(sections)]
+        self.section_downloads = [DownloadLink("Download CSV") for _ in range(sections)]
+        extra: list[widgets.Widget] = []
+        for body, download in zip(self.section_bodies, self.section_downloads, strict=True):
+            extra += [body, download]
+        super().__init__(
+            [self.body, widgets.HBox([self.download, self.close]), *extra], layout=widgets.Layout(display="none")
+        )
         self.add_class("analytics-drill")
         self.state = "hidden"
 
@@ -79,11 +91,13 @@ class DrillArea(widgets.VBox):
         self.state = "hidden"
         self.layout.display = "none"
         self.download.set(None, "")
+        self._sections(())
 
     def run(self, title: str, produce: Callable[[], DrillRows], filename_parts: tuple[object, ...]) -> None:
         """Show a loading line, then the rows ``produce()`` returns (or why there are none)."""
         self._set("loading", f"<b>{html.escape(title)}</b><div class='analytics-state'>Loading the rows…</div>")
         self.download.set(None, "")
+        self._sections(())
         try:
             result = produce()
         except NotAvailable as exc:
@@ -101,20 +115,37 @@ class DrillArea(widgets.VBox):
         self.show(result, filename_parts)
 
     def show(self, result: DrillRows, filename_parts: tuple[object, ...]) -> None:
-        rows = result.rows
+        note = f"<div class='analytics-caption'>{html.escape(result.note)}</div>" if result.note else ""
+        self._set("ready", self._table(result.title, result.rows, result.currency, note))
+        self.download.set(result.rows, csv_filename(*filename_parts))
+        self._sections(result.sections, result.currency, filename_parts)
+
+    def _table(self, title: str, rows: pd.DataFrame, currency: str, note: str = "") -> str:
         count = len(rows)
         shown = min(count, self.max_rows)
         more = f" · first {shown} shown, download the CSV for all" if count > shown else ""
-        note = f"<div class='analytics-caption'>{html.escape(result.note)}</div>" if result.note else ""
         table = (
-            html_table(rows, units=infer_units(rows), currency=result.currency, max_rows=self.max_rows)
+            html_table(rows, units=infer_units(rows), currency=currency, max_rows=self.max_rows)
             if count
             else "<div class='analytics-state'>No rows.</div>"
         )
-        self._set(
-            "ready",
-            f"<b>{html.escape(result.title)}</b> <span class='analytics-caption' data-rows='{count}'>"
+        return (
+            f"<b>{html.escape(title)}</b> <span class='analytics-caption' data-rows='{count}'>"
             f"{count:,} row{'s' if count != 1 else ''}{more}</span>{note}"
-            f"<div class='analytics-table'>{table}</div>",
+            f"<div class='analytics-table'>{table}</div>"
         )
-        self.download.set(rows, csv_filename(*filename_parts))
+
+    def _sections(
+        self,
+        sections: tuple[tuple[str, pd.DataFrame], ...],
+        currency: str = "usd",
+        filename_parts: tuple[object, ...] = (),
+    ) -> None:
+        for i, (body, download) in enumerate(zip(self.section_bodies, self.section_downloads, strict=True)):
+            if i < len(sections):
+                title, rows = sections[i]
+                body.value = f'<div class="analytics-drill-section">{self._table(title, rows, currency)}</div>'
+                download.set(rows, csv_filename(*filename_parts, title))
+            else:
+                body.value = ""
+                download.set(None, "")

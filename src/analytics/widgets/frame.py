@@ -44,6 +44,11 @@ def server_log() -> logging.Logger:
     return logger
 
 
+def _sections(panel: Panel) -> int:
+    drill = getattr(panel, "drill", None)
+    return int(getattr(drill, "sections", 0))
+
+
 class DashboardFrame(widgets.VBox):
     """A dashboard page.
 
@@ -89,7 +94,7 @@ class DashboardFrame(widgets.VBox):
         )
         body: list[widgets.Widget] = []
         for row in rows:
-            area = DrillArea()
+            area = DrillArea(sections=max((_sections(panel) for panel in row), default=0))
             for panel in row:
                 panel.drill_area = area
             line = widgets.HBox([p.widget for p in row], layout=widgets.Layout(flex_flow="row wrap", width="100%"))

@@ -132,10 +132,11 @@ class ChartPanel:
             return
         selection = dict(values[0])
         drill, filters = self.drill, self._filters
+        time_zone = getattr(self.view.chart, "local_tz", None)
         label = ", ".join(str(v) for v in selection.values())
         self.drill_area.run(
             f"{self.view.title}: {label}",
-            lambda: drill.rows(selection, filters),
+            lambda: drill.rows({**selection, "_time_zone": time_zone}, filters),
             (self.name, *selection.values(), filters.start, filters.end),
         )
 
