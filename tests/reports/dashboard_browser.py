@@ -58,3 +58,64 @@ def screenshot(page: Any, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+DRAWN = """() => {
+  if (document.querySelector('[data-state=not-authorised]') !== null) return true;
+  const status = document.querySelector('.analytics-loading[data-state]');
+  if (status === null || status.dataset.state === 'loading') return false;
+  if (document.querySelectorAll('.analytics-page [data-state=loading]').length) return false;
+  const ready = document.querySelectorAll('.analytics-panel-head[data-state=ready]').length;
+  return document.querySelectorAll('.analytics-chart-canvas svg.marks').length >= ready;
+}"""
+"""A page is drawn: the status line is no longer loading, no panel is, and every ready chart has its SVG."""
+
+
+def open_dashboard_page(browser: Any, url: str, *, height: int = 2600) -> Any:
+    """A new page on ``url``, returned once it is drawn (:data:`DRAWN`)."""
+    page = browser.new_page(viewport={"width": 1300, "height": height}, accept_downloads=True)
+    page.goto(url, wait_until="load", timeout=180_000)
+    page.wait_for_selector(".analytics-header, [data-state=not-authorised]", timeout=180_000)
+    page.wait_for_function(DRAWN, timeout=180_000, polling=100)
+    return page
+
+
+def panel(page: Any, name: str) -> Any:
+    """The panel (chart or table) called ``name``."""
+    return page.locator(f".analytics-panel--{name}")
+
+
+def marks(page: Any, name: str) -> Any:
+    """The clickable marks (bars, points, cells) of chart ``name``, in drawing order."""
+    return panel(page, name).locator("svg.marks [role=graphics-symbol]")
+
+
+def hover_text(page: Any, name: str, index: int = 0) -> str:
+    """Hover mark ``index`` of chart ``name`` and return the tooltip's text."""
+    mark = marks(page, name).nth(index)
+    mark.scroll_into_view_if_needed()
+    mark.hover(force=True)
+    tooltip = page.locator("#vg-tooltip-element.visible")
+    tooltip.wait_for(timeout=10_000)
+    return str(tooltip.inner_text())
+
+
+def drill_rows_shown(page: Any, after: Any) -> tuple[str, int]:
+    """Run ``after()`` (a click) and wait for a drill-down to be filled; returns its text and its row count."""
+    before = page.locator(".analytics-drill-body[data-state=ready]").count()
+    after()
+    page.wait_for_function(
+        "n => document.querySelectorAll('.analytics-drill-body[data-state=ready]').length > n || document"
+        ".querySelector('.analytics-drill-body[data-state=error], .analytics-drill-body[data-state=empty]')",
+        arg=before,
+        timeout=60_000,
+    )
+    body = page.locator(".analytics-drill-body").filter(has=page.locator("[data-rows]")).last
+    return str(body.inner_text()), int(body.locator("[data-rows]").first.get_attribute("data-rows") or "-1")
+
+
+def download_csv(page: Any, link: Any) -> str:
+    """Click a CSV download link and return the file's text."""
+    with page.expect_download(timeout=30_000) as info:
+        link.click()
+    return Path(info.value.path()).read_text(encoding="utf-8")
