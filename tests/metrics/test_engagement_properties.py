@@ -193,7 +193,7 @@ def test_current_member_days_match_the_instants(
     first, last = date(2025, 2, 26), date(2025, 3, 12)
     window = TimeWindow(b.account_id, tz, first, last, "day")
     with engine.connect() as conn:
-        query = current_member_days(b.account_id, window.start_utc, window.end_utc, tz, engine.dialect.name, None)
+        query = current_member_days(b.account_id, window.start_utc, window.end_utc, tz, engine.dialect.name)
         ranges = conn.execute(query).all()
     for offset in range(1, (last - first).days + 1):
         day = first + timedelta(days=offset)

@@ -162,7 +162,12 @@ def member_population(
 
 
 def current_member_days(
-    account_id: str, first_at: datetime, end_utc: datetime, tz: str, dialect: str, within: tuple[datetime, datetime]
+    account_id: str,
+    first_at: datetime,
+    end_utc: datetime,
+    tz: str,
+    dialect: str,
+    within: tuple[datetime, datetime] | None = None,
 ) -> sa.Select[tuple[Any, ...]]:
     """Per member, the local days ``E`` at whose start (local midnight) the member is current, as disjoint ranges.
 
@@ -175,7 +180,8 @@ def current_member_days(
     start), so the ranges of one member never overlap and counting ranges counts members.
 
     The same current members as :func:`member_population` ("current") at each of those instants, for all of
-    them in one query (the daily snapshots of a year).
+    them in one query (the daily snapshots of a year). ``within`` is :func:`~analytics.metrics.dialect.day_number`'s
+    hint of the span most instants fall in.
     """
     c = membership_status_changes
     next_at = sa.func.lead(c.c.changed_at, type_=c.c.changed_at.type).over(  # typed: compared with instants below
@@ -459,8 +465,8 @@ def engagement_segments(
     Definition: ``count(members of the population by segment: high score ≥ 70, medium 40–69, low < 40);
     share = count ÷ members of the population × 100`` (zero members: every share 0). The population is that of
     :func:`engagement_scores` (``"current"`` by default, ``"all"`` for every member who joined). The three
-    segments add up to the population (100 %); ``idle`` (no event in 7 days) is a separate count that overlaps
-    them (an idle member is also in a segment, usually low), so its share is not part of that 100 %.
+    segments add up to the population (100 %, up to rounding); ``idle`` (no event in 7 days) is a separate count
+    that overlaps them (an idle member is also in a segment, usually low), so its share is not part of that 100 %.
 
     Returns
     -------
