@@ -21,7 +21,9 @@ from analytics.metrics.catalog import MetricSpec, catalog, catalog_markdown, get
 from analytics.metrics.content import ContentScoreWeights, content_ranking, course_stats, lesson_stats, post_stats
 from analytics.metrics.dialect import GRAINS, Grain
 from analytics.metrics.engagement import (
+    POPULATIONS,
     EngagementWeights,
+    Population,
     activity_counts,
     engagement_scores,
     engagement_segments,
@@ -62,6 +64,7 @@ __all__ = [
     "BREAKDOWNS",
     "DEFINITIONS_VERSION",
     "GRAINS",
+    "POPULATIONS",
     "SEED_FUNNELS",
     "ContentScoreWeights",
     "EngagementWeights",
@@ -69,6 +72,7 @@ __all__ = [
     "MetricRequest",
     "MetricSpec",
     "Policies",
+    "Population",
     "account_settings",
     "active_members",
     "activity_counts",

@@ -1,4 +1,9 @@
-"""Memberships and members by status at the end of a period (the overview's "members by status")."""
+"""Memberships and members by subscription status at the end of a period (the overview's "members by status").
+
+The status is Whop's membership status (``active``, ``trialing``, ``past_due``, …): a subscription state, not
+engagement (``active_members`` counts members with events) and not payment (a free membership can be ``active``;
+paying customers are counted by ``mrr_movements`` and ``arpa``).
+"""
 
 from __future__ import annotations
 
@@ -27,13 +32,20 @@ _FORMULA = "count(memberships whose last status change before the period's end h
 
 @metric("memberships_by_status", unit="memberships; members", formula=_FORMULA, domain="revenue")
 def memberships_by_status(engine: sa.Engine, request: MetricRequest) -> pd.DataFrame:
-    """Memberships (and distinct members) in each status at the end of the period.
+    """Memberships (and distinct members) per subscription status (Whop membership status) at the end of the period.
 
     Formula: count(memberships whose last status change before the period's end has status s), per s
 
+    ``status = active`` is the subscription status of a membership ("memberships with status active"), not
+    engagement-active members (``active_members``) nor paying customers (``mrr_movements``: a free or trialing
+    membership pays nothing, a ``past_due`` one still counts in MRR by default). The current members of the
+    engagement metrics are the distinct members of the rows whose status gives access (trialing, active,
+    canceling, past_due, completed).
+
     The state of a membership at an instant is its last ``membership_status_changes`` row before it (the same
     history MRR is computed from). One row per status (and breakdown value) with ``memberships`` and ``members``
-    (distinct member ids; a member with two memberships in one status counts once), statuses in lifecycle order.
+    (distinct members with a membership in that status; a member with two memberships in one status counts once,
+    a member with memberships in two statuses counts in both rows), statuses in lifecycle order.
     Breakdowns: product (the membership's product), plan (the plan in force at the end).
     """
     request.only_breakdowns("memberships_by_status", ("product", "plan"))
