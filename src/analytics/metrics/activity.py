@@ -30,14 +30,18 @@ from analytics.metrics.keyword_metrics import keyword_metric
 from analytics.metrics.timeframe import DateLike, TimeWindow, resolve_window, zone
 from analytics.store.schema import activity_events, members
 
-__all__ = ["BREAKDOWNS", "active_members", "activity_heatmap", "lifecycle", "stickiness"]
+__all__ = ["BREAKDOWNS", "REQUEST_BREAKDOWNS", "active_members", "activity_heatmap", "lifecycle", "stickiness"]
 
 BREAKDOWNS = {
     "product": activity_events.c.product_id,
     "channel": activity_events.c.channel,
     "kind": activity_events.c.kind,
 }
-_BY_REQUEST: dict[str, tuple[str, object]] = {"product": ("breakdown", "product"), "channel": ("breakdown", "channel")}
+REQUEST_BREAKDOWNS: dict[str, tuple[str, object]] = {
+    "product": ("breakdown", "product"),
+    "channel": ("breakdown", "channel"),
+}
+"""The request breakdowns ``active_members`` answers, as keyword arguments (see :mod:`keyword_metrics`)."""
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -52,7 +56,7 @@ def _breakdown_column(breakdown: str | None) -> sa.ColumnElement[object] | None:
 
 @keyword_metric(
     "active_members",
-    breakdowns=_BY_REQUEST,
+    breakdowns=REQUEST_BREAKDOWNS,
     unit="members",
     formula="count(distinct member_id with a qualifying event in the bucket); DAU/WAU/MAU = day/week/month",
     domain="engagement",

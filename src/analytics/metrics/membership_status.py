@@ -7,6 +7,8 @@ paying customers are counted by ``mrr_movements`` and ``arpa``).
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pandas as pd
 import sqlalchemy as sa
 
@@ -14,7 +16,7 @@ from analytics.metrics.catalog import metric
 from analytics.metrics.request import MetricRequest, account_settings, period_instants
 from analytics.store.schema import membership_status_changes, memberships
 
-__all__ = ["STATUS_ORDER", "memberships_by_status"]
+__all__ = ["STATUS_ORDER", "latest_statuses", "memberships_by_status"]
 
 STATUS_ORDER: tuple[str, ...] = (
     "trialing",
@@ -28,6 +30,48 @@ STATUS_ORDER: tuple[str, ...] = (
     "drafted",
 )
 _FORMULA = "count(memberships whose last status change before the period's end has status s), per s"
+
+
+def latest_statuses(account_id: str, until: datetime) -> sa.Subquery:
+    """One row per membership of the account: its status in force at ``until`` (its last change before it).
+
+    Columns: ``membership_id``, ``member_id``, ``status``, ``changed_at`` (when that status began), ``plan_id``
+    (the plan in force) and ``product_id`` (the membership's product). Memberships without a ``memberships`` row
+    are left out, as :func:`memberships_by_status` counts them.
+    """
+    c = membership_status_changes
+    ranked = (
+        sa.select(
+            c.c.membership_id,
+            c.c.member_id,
+            c.c.status,
+            c.c.changed_at,
+            c.c.plan_id,
+            sa.func.row_number()
+            .over(partition_by=c.c.membership_id, order_by=(c.c.changed_at.desc(), c.c.id.desc()))
+            .label("rn"),
+        )
+        .where(c.c.account_id == account_id, c.c.changed_at < until)
+        .cte("ranked")
+    )
+    return (
+        sa.select(
+            ranked.c.membership_id,
+            ranked.c.member_id,
+            ranked.c.status,
+            ranked.c.changed_at,
+            ranked.c.plan_id,
+            memberships.c.product_id,
+        )
+        .select_from(
+            ranked.join(
+                memberships,
+                sa.and_(memberships.c.account_id == account_id, memberships.c.id == ranked.c.membership_id),
+            )
+        )
+        .where(ranked.c.rn == 1)
+        .subquery("latest_statuses")
+    )
 
 
 @metric("memberships_by_status", unit="memberships; members", formula=_FORMULA, domain="revenue")
@@ -51,41 +95,18 @@ def memberships_by_status(engine: sa.Engine, request: MetricRequest) -> pd.DataF
     request.only_breakdowns("memberships_by_status", ("product", "plan"))
     tz = account_settings(engine, request.account_id).time_zone
     _, until = period_instants(request, tz)
-    c = membership_status_changes
-    ranked = (
-        sa.select(
-            c.c.membership_id,
-            c.c.member_id,
-            c.c.status,
-            c.c.plan_id,
-            sa.func.row_number()
-            .over(partition_by=c.c.membership_id, order_by=(c.c.changed_at.desc(), c.c.id.desc()))
-            .label("rn"),
-        )
-        .where(c.c.account_id == request.account_id, c.c.changed_at < until)
-        .cte("ranked")
-    )
+    latest = latest_statuses(request.account_id, until)
     keys: list[sa.ColumnElement[object]] = []
     if "product" in request.breakdowns:
-        keys.append(memberships.c.product_id.label("product"))
+        keys.append(latest.c.product_id.label("product"))
     if "plan" in request.breakdowns:
-        keys.append(ranked.c.plan_id.label("plan"))
-    query = (
-        sa.select(
-            ranked.c.status,
-            *keys,
-            sa.func.count().label("memberships"),
-            sa.func.count(sa.distinct(ranked.c.member_id)).label("members"),
-        )
-        .select_from(
-            ranked.join(
-                memberships,
-                sa.and_(memberships.c.account_id == request.account_id, memberships.c.id == ranked.c.membership_id),
-            )
-        )
-        .where(ranked.c.rn == 1)
-        .group_by(ranked.c.status, *keys)
-    )
+        keys.append(latest.c.plan_id.label("plan"))
+    query = sa.select(
+        latest.c.status,
+        *keys,
+        sa.func.count().label("memberships"),
+        sa.func.count(sa.distinct(latest.c.member_id)).label("members"),
+    ).group_by(latest.c.status, *keys)
     with engine.connect() as conn:
         rows = conn.execute(query).all()
     names = ["status", *[k.name for k in keys], "memberships", "members"]
