@@ -6,7 +6,7 @@ Every timestamp is explicit (``at("2025-03-01 09:00")`` is UTC) so a test's comm
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -21,6 +21,8 @@ from analytics.store.schema import (
     lesson_interactions,
     lessons,
     members,
+    membership_status_changes,
+    memberships,
     posts,
     wa_campaigns,
     wa_contacts,
@@ -31,6 +33,20 @@ from analytics.store.schema import (
 def at(text: str) -> datetime:
     """A UTC instant from ``YYYY-MM-DD[ HH:MM[:SS]]``."""
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def status_change_rows(
+    membership_id: str, member_id: str, changes: Sequence[Mapping[str, Any]], **common: Any
+) -> list[dict[str, Any]]:
+    """The ``membership_status_changes`` rows of one membership: ``changes`` hold each row's own values
+    (``changed_at``, ``status``, …), ``common`` those of every row; ids ``msc_<membership>_<NN>`` in order and
+    ``previous_status`` chained, as :mod:`analytics.store.history` writes them."""
+    rows, previous = [], None
+    for n, change in enumerate(changes, start=1):
+        ids = {"id": f"msc_{membership_id}_{n:02d}", "membership_id": membership_id, "member_id": member_id}
+        rows.append({**ids, "previous_status": previous, "source": "import", **common, **change})
+        previous = change["status"]
+    return rows
 
 
 @dataclass
@@ -54,6 +70,31 @@ class Business:
         values.setdefault("status", "joined")
         values.setdefault("username", member_id)
         return self._add(members, id=member_id, joined_at=joined_at, created_at=joined_at, **values)
+
+    def membership(self, member_id: str, *changes: tuple[str, str], price: int = 1000, period: int | None = 30) -> str:
+        """A membership of ``member_id`` and its status history: each change is ``(when, status)``.
+
+        ``("2025-01-01", "active"), ("2025-02-10", "canceled")`` gives access from 1 January until 10 February
+        (the engagement metrics' current members are those with a membership giving access at ``as_of``).
+        """
+        membership_id = f"mem_{member_id}_{next(self._ids)}"
+        first, last = changes[0], changes[-1]
+        self._add(
+            memberships,
+            id=membership_id,
+            member_id=member_id,
+            product_id="prod_1",
+            plan_id="plan_1",
+            status=last[1],
+            renewal_price_minor=price,
+            billing_period_days=period,
+            created_at=at(first[0]),
+        )
+        states = [{"changed_at": at(when), "status": status} for when, status in changes]
+        common = {"plan_id": "plan_1", "renewal_price_minor": price, "billing_period_days": period}
+        for row in status_change_rows(membership_id, member_id, states, **common):
+            self._add(membership_status_changes, **row)
+        return membership_id
 
     def event(self, member_id: str, kind: str, when: str, **values: Any) -> str:
         return self._add(activity_events, member_id=member_id, kind=kind, occurred_at=at(when), **values)
@@ -93,7 +134,8 @@ class Business:
 
     def save(self) -> Business:
         """Write the account (if new) and every pending row in one transaction."""
-        order = [members, activity_events, courses, lessons, lesson_interactions, posts]
+        order = [members, memberships, membership_status_changes, activity_events, courses, lessons]
+        order += [lesson_interactions, posts]
         order += [wa_contacts, wa_campaigns, wa_messages]
         with self.engine.begin() as conn:
             exists = conn.execute(sa.select(accounts.c.id).where(accounts.c.id == self.account_id)).first()

@@ -25,6 +25,7 @@ from analytics.store.schema import (
     products,
     refunds,
 )
+from tiny_business import status_change_rows
 
 
 def at(text: str) -> datetime:
@@ -97,26 +98,18 @@ class Business:
             billing_period_days=period,
             created_at=at(first[0]),
         )
-        previous = None
-        for n, change in enumerate(changes, start=1):
-            when, status, price = change[:3]
-            flag = bool(change[3]) if len(change) > 3 else False
-            self._add(
-                "membership_status_changes",
-                id=f"msc_{membership_id}_{n:02d}",
-                membership_id=membership_id,
-                member_id=member_id,
-                changed_at=at(when),
-                status=status,
-                previous_status=previous,
-                plan_id=change[4] if len(change) > 4 else plan,
-                currency=cur,
-                renewal_price_minor=price,
-                billing_period_days=period,
-                cancel_at_period_end=flag,
-                source="import",
-            )
-            previous = status
+        states = [
+            {
+                "changed_at": at(change[0]),
+                "status": change[1],
+                "renewal_price_minor": change[2],
+                "cancel_at_period_end": bool(change[3]) if len(change) > 3 else False,
+                "plan_id": change[4] if len(change) > 4 else plan,
+            }
+            for change in changes
+        ]
+        for row in status_change_rows(membership_id, member_id, states, currency=cur, billing_period_days=period):
+            self._add("membership_status_changes", **row)
         return self
 
     def payment(

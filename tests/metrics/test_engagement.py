@@ -24,7 +24,8 @@ AS_OF = date(2025, 3, 15)  # midnight UTC: messages/logins count from Mar 8 00:0
 
 @pytest.fixture
 def club(business: Business) -> Business:
-    """Four members who joined before the 15th, one after.
+    """Four members who joined before the 15th, one after; each has had an active membership since joining, so
+    they are current members at ``AS_OF`` (the populations are tested apart, below).
 
     m1: 12 messages and 7 logins Mar 8–14, 2 of the 4 lessons of c1 done, last event Mar 14 20:00.
     m2: 5 messages and 7 logins on Mar 10 (last 09:00), no course.
@@ -37,6 +38,8 @@ def club(business: Business) -> Business:
     b.member("m3", "2025-01-15")
     b.member("m4", "2025-03-20")
     b.member("m5", "2025-01-01")
+    for member, joined in (("m1", "01-01"), ("m2", "02-01"), ("m3", "01-15"), ("m4", "03-20"), ("m5", "01-01")):
+        b.membership(member, (f"2025-{joined}", "active"))
     for day in range(8, 14):  # 6 days x 2 messages = 12
         b.event("m1", "message", f"2025-03-{day:02d} 09:00")
         b.event("m1", "message", f"2025-03-{day:02d} 10:00")
@@ -149,6 +152,7 @@ def test_zero_members(business: Business) -> None:
 
 def test_single_member(business: Business) -> None:
     business.member("solo", "2025-03-01")
+    business.membership("solo", ("2025-03-01", "active"))
     business.event("solo", "message", "2025-03-14 23:59:59")
     business.save()
     scores = engagement_scores(business.engine, business.account_id, as_of=AS_OF)
@@ -168,6 +172,7 @@ def test_course_progress_falls_back_to_total_lessons_count(business: Business) -
     from analytics.store.schema import courses, lesson_interactions
 
     business.member("m1", "2025-01-01")
+    business.membership("m1", ("2025-01-01", "active"))
     business.save()
     with business.engine.begin() as conn:
         conn.execute(

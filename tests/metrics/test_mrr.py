@@ -41,6 +41,22 @@ def test_zero_members(shared_store: sa.Engine, new_account: str) -> None:
     assert run(shared_store, "mrr_movement_log", account, "2024-01-01", "2024-03-31").empty
 
 
+def test_breakdown_of_an_account_without_revenue(shared_store: sa.Engine, new_account: str) -> None:
+    # A member only ever on a free trial: broken down by plan (a dashboard's plan filter) there is no plan with
+    # revenue, so the answer has no rows (it used to fail with KeyError: 'plan'); without a breakdown, zeros.
+    account = (
+        Business(new_account)
+        .member("m1", "2024-01-10")
+        .history("m1", "ms1", ("2024-01-10", "trialing", 0), plan="plan_a")
+        .load(shared_store)
+    )
+    for name in ("mrr", "mrr_movements", "customer_churn_rate", "arpa"):
+        for by in ("plan", "product"):
+            frame = run(shared_store, name, account, "2024-01-01", "2024-03-31", breakdowns=[by])
+            assert frame.empty and by in frame.columns, (name, by)
+    assert col(run(shared_store, "mrr", account, "2024-01-01", "2024-03-31"), "mrr_minor") == [0, 0, 0]
+
+
 def test_single_member(shared_store: sa.Engine, new_account: str) -> None:
     # One member paying 1000 a month from Jan 10: new 1000 in January, then flat; ARR = 12 × 1000.
     account = (

@@ -35,11 +35,14 @@ def paris(business: Business) -> Business:
 
     m1 joined 5 Jan: message Mar 1 09:00 UTC, login Mar 2 23:30 UTC (= Mar 3 00:30 in Paris).
     m2 joined Mar 2 10:00 UTC: login Mar 3 10:00. WhatsApp: one read message to c1 on Mar 2 from pn_1.
+    Both have had an active membership since they joined (current members from then on).
     """
     b = business
     b.time_zone = "Europe/Paris"
     b.member("m1", "2025-01-05 10:00")
     b.member("m2", "2025-03-02 10:00")
+    b.membership("m1", ("2025-01-05 10:00", "active"))
+    b.membership("m2", ("2025-03-02 10:00", "active"))
     b.event("m1", "message", "2025-03-01 09:00")
     b.event("m1", "login", "2025-03-02 23:30")
     b.event("m2", "login", "2025-03-03 10:00")
@@ -64,11 +67,12 @@ def test_daily_numbers_and_growth(paris: Business) -> None:
     )
     assert summary[["channel", "periods"]].values.tolist() == [["", 3], ["whatsapp:pn_1", 3]]
     frame = _daily(paris).set_index(_daily(paris)["period_start"].dt.strftime("%m-%d"))
-    cols = ["members_total", "new_members", "active_members", "activity_events", "messages", "logins", "idle_members"]
+    cols = ["members_total", "new_members", "active_members", "activity_events", "messages", "logins"]
+    cols += ["current_members", "idle_members"]
     assert frame[cols].values.tolist() == [
-        [1, 0, 1, 1, 1, 0, 0],  # Mar 1: m1 messages
-        [2, 1, 0, 0, 0, 0, 1],  # Mar 2 (Paris): m2 joins, nobody active; m2 idle, m1 active on the 1st
-        [2, 0, 2, 2, 0, 2, 0],  # Mar 3: m1's 23:30 UTC login and m2's login
+        [1, 0, 1, 1, 1, 0, 1, 0],  # Mar 1: m1 messages
+        [2, 1, 0, 0, 0, 0, 2, 1],  # Mar 2 (Paris): m2 joins, nobody active; m2 idle, m1 active on the 1st
+        [2, 0, 2, 2, 0, 2, 2, 0],  # Mar 3: m1's 23:30 UTC login and m2's login
     ]
     # growth versus the day before (Feb 28: 1 member, nobody active)
     assert frame["active_members_growth"].tolist() == ["new", -100.0, "new"]

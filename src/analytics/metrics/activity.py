@@ -1,4 +1,10 @@
-"""Activity over time: active members (DAU/WAU/MAU), heat map, lifecycle and stickiness, in the account's zone.
+"""Activity over time: engagement-active members (DAU/WAU/MAU), heat map, lifecycle and stickiness, in the account's
+zone.
+
+"Active" here always means **engagement-active**: a member with a qualifying event in the bucket. It is neither a
+subscription status (``memberships_by_status``: memberships with status ``active``) nor paying (``mrr_movements``,
+``arpa``: paying customers). These counts come from events, so they take no population parameter: a member who
+left is counted only in a bucket where they had an event.
 
 Every function takes a local calendar period ``start``–``end`` (both inclusive) and returns one row per bucket of
 its grain (days, Monday–Sunday weeks, months; zeros included), the bucket named by its first day
@@ -24,14 +30,18 @@ from analytics.metrics.keyword_metrics import keyword_metric
 from analytics.metrics.timeframe import DateLike, TimeWindow, resolve_window, zone
 from analytics.store.schema import activity_events, members
 
-__all__ = ["BREAKDOWNS", "active_members", "activity_heatmap", "lifecycle", "stickiness"]
+__all__ = ["BREAKDOWNS", "REQUEST_BREAKDOWNS", "active_members", "activity_heatmap", "lifecycle", "stickiness"]
 
 BREAKDOWNS = {
     "product": activity_events.c.product_id,
     "channel": activity_events.c.channel,
     "kind": activity_events.c.kind,
 }
-_BY_REQUEST: dict[str, tuple[str, object]] = {"product": ("breakdown", "product"), "channel": ("breakdown", "channel")}
+REQUEST_BREAKDOWNS: dict[str, tuple[str, object]] = {
+    "product": ("breakdown", "product"),
+    "channel": ("breakdown", "channel"),
+}
+"""The request breakdowns ``active_members`` answers, as keyword arguments (see :mod:`keyword_metrics`)."""
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -46,7 +56,7 @@ def _breakdown_column(breakdown: str | None) -> sa.ColumnElement[object] | None:
 
 @keyword_metric(
     "active_members",
-    breakdowns=_BY_REQUEST,
+    breakdowns=REQUEST_BREAKDOWNS,
     unit="members",
     formula="count(distinct member_id with a qualifying event in the bucket); DAU/WAU/MAU = day/week/month",
     domain="engagement",
@@ -61,17 +71,19 @@ def active_members(
     kinds: Sequence[str] | None = None,
     breakdown: Literal["product", "channel", "kind"] | None = None,
 ) -> pd.DataFrame:
-    """Active members per day, week or month (DAU, WAU, MAU).
+    """Engagement-active members per day, week or month (DAU, WAU, MAU): distinct members with a qualifying event.
 
     Formula: count(distinct member_id with a qualifying event in the bucket); DAU/WAU/MAU = day/week/month.
 
     Definition: ``count(distinct member_id with any qualifying event in the interval)``; DAU/WAU/MAU are grains
-    day/week/month; qualifying events are ``kinds`` (None = every kind).
+    day/week/month; qualifying events are ``kinds`` (None = every kind). Not the subscription status ``active``
+    (:func:`~analytics.metrics.memberships_by_status`) and not paying customers (``mrr_movements``).
 
     Returns
     -------
     DataFrame
-        ``period_start`` (and the breakdown column ``product``, ``channel`` or ``kind``), ``active_members``.
+        ``period_start`` (and the breakdown column ``product``, ``channel`` or ``kind``), ``active_members``
+        (engagement-active members of the bucket).
     """
     column = _breakdown_column(breakdown)
     with engine.connect() as conn:
@@ -167,7 +179,7 @@ def lifecycle(
     grain: str = "week",
     kinds: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """Lifecycle of active members per interval (PostHog definitions; "new" comes from the join date).
+    """Lifecycle of engagement-active members per interval (PostHog definitions; "new" comes from the join date).
 
     Formula: active = new + returning + resurrecting; dormant = active in the previous bucket, not in this one.
 
@@ -266,7 +278,7 @@ def stickiness(
     grain: str = "week",
     kinds: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """How many days members were active in each week or month (stickiness distribution).
+    """On how many days engagement-active members had an event in each week or month (stickiness distribution).
 
     Formula: count(members by distinct local days active in the bucket); share_pct = members ÷ active × 100.
 

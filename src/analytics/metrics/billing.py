@@ -19,7 +19,7 @@ from analytics.metrics.request import MetricRequest, account_settings, period_in
 from analytics.metrics.series import daily_sums, dense_grid, fetch_frame, ratio
 from analytics.store.schema import membership_status_changes, memberships, payments
 
-__all__ = ["FAILED_SUBSTATUSES", "churn_by_reason", "failed_payments", "trials"]
+__all__ = ["FAILED_SUBSTATUSES", "churn_by_reason", "failed_payment", "failed_payments", "trials"]
 
 FAILED_SUBSTATUSES: tuple[str, ...] = ("failed", "past_due", "uncollectible")
 """Payment substatuses that mean a charge attempt failed (with ``payments_failed > 0`` or status uncollectible)."""
@@ -135,6 +135,13 @@ def trials(engine: sa.Engine, request: MetricRequest) -> pd.DataFrame:
     return out[[*columns, "trial_conversion_rate_pct", "flag"]].reset_index(drop=True)
 
 
+def failed_payment(table: Any) -> sa.ColumnElement[bool]:
+    """Whether a payment's charge failed: ``payments_failed > 0``, a failed/past_due/uncollectible substatus or
+    status uncollectible (``table`` is ``payments`` or an alias of it)."""
+    p = table.c
+    return sa.or_(p.payments_failed > 0, p.substatus.in_(FAILED_SUBSTATUSES), p.status == "uncollectible")
+
+
 @metric(
     "failed_payments",
     unit="count; minor units of the reporting currency; percent",
@@ -155,7 +162,7 @@ def failed_payments(engine: sa.Engine, request: MetricRequest) -> pd.DataFrame:
     request.only_breakdowns("failed_payments", ("product", "plan", "currency"))
     p = payments.c
     keys = _keys(request)
-    failed = sa.or_(p.payments_failed > 0, p.substatus.in_(FAILED_SUBSTATUSES), p.status == "uncollectible")
+    failed = failed_payment(payments)
     recovered = p.status == "paid"
     cols = {"product": p.product_id, "plan": p.plan_id}
     with metric_connection(engine) as conn:

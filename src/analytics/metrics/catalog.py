@@ -185,7 +185,9 @@ def _cell(value: object) -> str:
 
 
 def catalog_markdown() -> str:
-    """The docs page ``docs/metrics-catalog.md``: every metric by domain, then every policy with its default."""
+    """The docs page ``docs/metrics-catalog.md``: every metric by domain, the drill-downs (rows behind a number),
+    then every policy with its default."""
+    from analytics.metrics.drilldown import drilldown_markdown
     from analytics.metrics.policies import DEFINITIONS_VERSION, policy_table
     from analytics.metrics.request import EARLIEST_DAY, LATEST_DAY
 
@@ -213,6 +215,7 @@ def catalog_markdown() -> str:
                 f"{_cell(row.policies) or '—'} | {_cell(row.params) or '—'} |"
             )
         lines.append("")
+    lines += drilldown_markdown()
     lines += ["## Policies", "", "Pass with `--policy name=value` (CLI) or `Policies(name=value)` (Python).", ""]
     lines += ["| policy | default | choices | meaning |", "|---|---|---|---|"]
     for row in policy_table().itertuples():

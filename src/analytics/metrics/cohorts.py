@@ -118,8 +118,10 @@ def signup_retention(engine: sa.Engine, request: MetricRequest) -> pd.DataFrame:
 
     The cohort is the bucket of the member's ``joined_at`` (``created_at`` when unknown) in the account's time zone,
     for members who joined within the period; access = a membership whose status at the last instant of the bucket
-    is trialing, active, canceling or past_due. Every cohort × k = 0 … (last bucket − cohort) is present. Columns:
-    ``cohort``, ``k``, ``period_start``, ``cohort_size``, ``active``, ``retention_pct``.
+    is trialing, active, canceling, past_due or completed (a one-time purchase keeps access). Every cohort × k = 0
+    … (last bucket − cohort) is present. Columns: ``cohort``, ``k``, ``period_start``, ``cohort_size``,
+    ``active`` (members of the cohort with access, not engagement-active members; ``members_with_access`` is the
+    same column under a name that says so), ``retention_pct``.
     """
     request.only_breakdowns("signup_retention", ())
     grain = request.grain
@@ -153,7 +155,8 @@ def signup_retention(engine: sa.Engine, request: MetricRequest) -> pd.DataFrame:
         }
     )
     out["retention_pct"] = ratio(out["active"], out["cohort_size"], 100.0)
-    return out[["cohort", "k", "period_start", "cohort_size", "active", "retention_pct"]]
+    out["members_with_access"] = out["active"]
+    return out[["cohort", "k", "period_start", "cohort_size", "active", "members_with_access", "retention_pct"]]
 
 
 @reused_statement

@@ -9,14 +9,29 @@ The score (``docs/metrics.md``, weights are parameters)::
 with messages and logins counted over the 7 days before ``as_of``, the course progress as of ``as_of`` and the
 whole days since the member's last event (any kind) within the 30 days before ``as_of``; no activity in those
 30 days (or ever) gives recency 0. With the default weights (0.3, 0.2, 0.3, 0.2; sum 1) the divisor is 1.
+
+Who is counted (``population``) — the per-member state metrics (:func:`engagement_scores`,
+:func:`engagement_segments`, :func:`idle_members`) take one of :data:`POPULATIONS`:
+
+* ``"current"`` (default): the **current members** at ``as_of`` — members who joined before ``as_of`` and have
+  access at that instant: some membership of theirs whose last status change before ``as_of`` has a status in
+  :data:`~analytics.metrics.membership_state.ACCESS_STATUSES` (trialing, active, canceling, past_due,
+  completed; free memberships included). Formula: ``current(m, t) = joined(m) < t ∧ ∃ membership of m: status
+  at t ∈ {trialing, active, canceling, past_due, completed}``. Members who left (every membership canceled or
+  expired) and leads who never had a membership are not current.
+* ``"all"``: every member who joined before ``as_of`` (``joined_at``, else ``created_at``; unknown counts),
+  including members who left long ago; before this parameter existed, this was the only population.
+
+Metrics of a period (:func:`activity_counts`, :func:`top_members` and the activity counts of
+:mod:`analytics.metrics.activity`) count members by their events in the period, so they take no population.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from datetime import datetime, timedelta
-from typing import Any, Literal
+from datetime import date, datetime, timedelta
+from typing import Any, Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -37,23 +52,39 @@ from analytics.metrics.dialect import (
 from analytics.metrics.events import LESSON_COMPLETE, LOGIN, MESSAGE, event_filter
 from analytics.metrics.frames import as_float, as_int, half_up, seconds_to_timestamp
 from analytics.metrics.keyword_metrics import keyword_metric
+from analytics.metrics.membership_state import ACCESS_STATUSES, members_with_access
 from analytics.metrics.shared import shared_table
 from analytics.metrics.statements import reused_statement
-from analytics.metrics.timeframe import DateLike, account_time_zone, resolve_window, to_utc
-from analytics.store.schema import activity_events, courses, lesson_interactions, lessons, members
+from analytics.metrics.timeframe import DateLike, account_time_zone, resolve_window, to_utc, zone
+from analytics.store.schema import (
+    activity_events,
+    courses,
+    lesson_interactions,
+    lessons,
+    members,
+    membership_status_changes,
+)
 
 __all__ = [
+    "POPULATIONS",
     "SEGMENTS",
     "EngagementWeights",
+    "Population",
     "activity_counts",
+    "current_member_days",
     "engagement_scores",
     "engagement_segments",
     "idle_members",
     "member_join_time",
+    "member_population",
     "top_members",
 ]
 
 SEGMENTS: tuple[str, ...] = ("high", "medium", "low")
+
+Population = Literal["current", "all"]
+POPULATIONS: tuple[str, ...] = get_args(Population)
+"""Who a per-member state metric counts at ``as_of``: ``current`` members (with access then) or ``all`` who joined."""
 
 
 @dataclass(frozen=True)
@@ -108,6 +139,93 @@ class EngagementWeights:
 def member_join_time() -> sa.ColumnElement[object]:
     """When a member joined: ``coalesce(joined_at, created_at)``."""
     return sa.func.coalesce(members.c.joined_at, members.c.created_at)
+
+
+def member_population(
+    population: str, account_id: str, as_of_utc: datetime, dialect: str
+) -> list[sa.ColumnElement[bool]]:
+    """The ``WHERE`` conditions on ``members`` that keep the account's ``population`` at ``as_of_utc``.
+
+    ``all``: joined before ``as_of`` (or join time unknown); ``current``: that, and access at ``as_of``
+    (:func:`~analytics.metrics.membership_state.members_with_access`). See the module docstring.
+    """
+    if population not in POPULATIONS:
+        raise MetricError(
+            f"population {population!r} is not one of {', '.join(POPULATIONS)} "
+            "(current: members with access at as_of; all: every member who joined before it)"
+        )
+    joined = member_join_time()
+    conditions = [members.c.account_id == account_id, sa.or_(joined.is_(None), joined < as_of_utc)]
+    if population == "current":
+        conditions.append(members.c.id.in_(members_with_access(account_id, as_of_utc, dialect)))
+    return conditions
+
+
+def current_member_days(
+    account_id: str,
+    first_at: datetime,
+    end_utc: datetime,
+    tz: str,
+    dialect: str,
+    within: tuple[datetime, datetime] | None = None,
+) -> sa.Select[tuple[Any, ...]]:
+    """Per member, the local days ``E`` at whose start (local midnight) the member is current, as disjoint ranges.
+
+    Formula: rows ``(member_id, first_day, end_day)``: the member is current at local midnight of day ``E`` for
+    every ``first_day ≤ E < end_day`` (day numbers as :func:`~analytics.metrics.dialect.day_number` counts them),
+    ``E`` limited to ``[day(first_at) + 1, day(end_utc) + 1)``. A status row in force from ``changed_at`` until the
+    membership's next row at ``next_at`` is the state at midnight of the days ``day(changed_at) + 1 …
+    day(next_at)``; the days before ``day(joined) + 1`` are cut off; one member's overlapping ranges (several
+    memberships) are merged by starting each range after the furthest end of the ranges before it (ordered by
+    start), so the ranges of one member never overlap and counting ranges counts members.
+
+    The same current members as :func:`member_population` ("current") at each of those instants, for all of
+    them in one query (the daily snapshots of a year). ``within`` is :func:`~analytics.metrics.dialect.day_number`'s
+    hint of the span most instants fall in.
+    """
+    c = membership_status_changes
+    next_at = sa.func.lead(c.c.changed_at, type_=c.c.changed_at.type).over(  # typed: compared with instants below
+        partition_by=c.c.membership_id, order_by=(c.c.changed_at, sort_key(c.c.id, dialect))
+    )
+    states = (
+        sa.select(c.c.member_id, c.c.status, c.c.changed_at, next_at.label("next_at"))
+        .where(c.c.account_id == account_id, c.c.changed_at < end_utc)
+        .subquery("states")
+    )
+    joined = member_join_time()
+    since = sa.case(
+        (states.c.changed_at < first_at, sa.literal(first_at, states.c.changed_at.type)), else_=states.c.changed_at
+    )
+    since = sa.case((sa.and_(joined.is_not(None), joined > since), joined), else_=since)
+    last_day = (end_utc.astimezone(zone(tz)).date() - date(1970, 1, 1)).days + 1  # the day after end_utc's day
+    spans = (
+        sa.select(
+            states.c.member_id,
+            (day_number(since, dialect, tz, within) + 1).label("a"),
+            sa.case(
+                (states.c.next_at.is_(None), last_day), else_=day_number(states.c.next_at, dialect, tz, within) + 1
+            ).label("b"),
+        )
+        .select_from(
+            states.join(members, sa.and_(members.c.account_id == account_id, members.c.id == states.c.member_id))
+        )
+        .where(
+            states.c.status.in_(ACCESS_STATUSES),
+            sa.or_(states.c.next_at.is_(None), states.c.next_at > first_at),
+        )
+        .subquery("spans")
+    )
+    reached = sa.func.max(spans.c.b).over(
+        partition_by=spans.c.member_id, order_by=(spans.c.a, spans.c.b), rows=(None, -1)
+    )
+    ordered = sa.select(spans.c.member_id, spans.c.a, spans.c.b, reached.label("reached")).subquery("ordered")
+    first_day = sa.case(
+        (sa.and_(ordered.c.reached.is_not(None), ordered.c.reached > ordered.c.a), ordered.c.reached),
+        else_=ordered.c.a,
+    )
+    return sa.select(ordered.c.member_id, first_day.label("first_day"), ordered.c.b.label("end_day")).where(
+        first_day < ordered.c.b
+    )
 
 
 @keyword_metric(
@@ -250,8 +368,9 @@ def engagement_scores(
     *,
     as_of: DateLike,
     weights: EngagementWeights | None = None,
+    population: Population = "current",
 ) -> pd.DataFrame:
-    """Engagement score 0–100 per member, with its parts, segment and idle flag.
+    """Engagement score 0–100 per member (current members by default), with its parts, segment and idle flag.
 
     Formula: round(100·(0.3·min(messages/10,1) + 0.2·min(logins/7,1) + 0.3·min(progress/100,1) + 0.2·recency) ÷ Σw).
 
@@ -260,7 +379,13 @@ def engagement_scores(
     before ``as_of``; ``days_since_active`` = whole days since the last event within the 30 days before
     ``as_of`` (none → recency 0, ``days_since_active`` NaN); course progress = completed lessons ÷ lessons of the
     courses the member started × 100. Segments: high ≥ 70, medium 40–69, low < 40; idle = no event in 7 days.
-    Members who joined after ``as_of`` are left out.
+
+    Parameters
+    ----------
+    population:
+        ``"current"`` (default): one row per member with access at ``as_of`` (joined before it, with a
+        trialing, active, canceling, past_due or completed membership then); ``"all"``: one row per member who
+        joined before ``as_of``, members who left included. Members who joined after ``as_of`` are never scored.
 
     Returns
     -------
@@ -288,12 +413,11 @@ def engagement_scores(
             .group_by(member)
             .subquery("recent")
         )
-        joined = member_join_time()
         on_member = recent.c.member == member_column(members, conn.dialect.name)
         stmt = (
             sa.select(members.c.id.label("member_id"), recent.c.messages, recent.c.logins, recent.c.last_s)
             .select_from(members.outerjoin(recent, on_member))
-            .where(members.c.account_id == account_id, sa.or_(joined.is_(None), joined < as_of_utc))
+            .where(*member_population(population, account_id, as_of_utc, conn.dialect.name))
         )
         frame = as_int(fetch_frame(conn, stmt), ["messages", "logins"])
         progress = _course_progress(conn, account_id, as_of_utc)
@@ -323,25 +447,33 @@ def engagement_scores(
     "engagement_segments",
     period="as_of",
     unit="members",
-    formula="high: score ≥ 70, medium: 40–69, low: < 40; share_pct = members ÷ all members × 100",
+    formula="high: score ≥ 70, medium: 40–69, low: < 40; share_pct = members ÷ members of the population × 100",
     domain="engagement",
 )
 def engagement_segments(
-    engine: Engine, account_id: str, *, as_of: DateLike, weights: EngagementWeights | None = None
+    engine: Engine,
+    account_id: str,
+    *,
+    as_of: DateLike,
+    weights: EngagementWeights | None = None,
+    population: Population = "current",
 ) -> pd.DataFrame:
-    """Members per engagement segment as of an instant, with the idle count.
+    """Current members (by default) per engagement segment as of an instant, with the idle count.
 
-    Formula: high: score ≥ 70, medium: 40–69, low: < 40; share_pct = members ÷ all members × 100.
+    Formula: high: score ≥ 70, medium: 40–69, low: < 40; share_pct = members ÷ members of the population × 100.
 
-    Definition: ``count(members by segment: high score ≥ 70, medium 40–69, low < 40); share = count ÷ members × 100``
-    (zero members: every share 0).
+    Definition: ``count(members of the population by segment: high score ≥ 70, medium 40–69, low < 40);
+    share = count ÷ members of the population × 100`` (zero members: every share 0). The population is that of
+    :func:`engagement_scores` (``"current"`` by default, ``"all"`` for every member who joined). The three
+    segments add up to the population (100 %, up to rounding); ``idle`` (no event in 7 days) is a separate count
+    that overlaps them (an idle member is also in a segment, usually low), so its share is not part of that 100 %.
 
     Returns
     -------
     DataFrame
         ``segment`` (high, medium, low, idle), ``members``, ``share_pct``.
     """
-    scores = engagement_scores(engine, account_id, as_of=as_of, weights=weights)
+    scores = engagement_scores(engine, account_id, as_of=as_of, weights=weights, population=population)
     counts = [int((scores["segment"] == s).sum()) for s in SEGMENTS] + [int(scores["idle"].sum())]
     total = len(scores)
     frame = pd.DataFrame({"segment": [*SEGMENTS, "idle"], "members": counts})
@@ -353,16 +485,20 @@ def engagement_segments(
     "idle_members",
     period="as_of",
     unit="members",
-    formula="members joined before as_of with no event in [as_of − days, as_of)",
+    formula="members of the population at as_of (current: with access then) with no event in [as_of − days, as_of)",
     domain="engagement",
 )
-def idle_members(engine: Engine, account_id: str, *, as_of: DateLike, days: int = 7) -> pd.DataFrame:
-    """Members with no activity in the ``days`` before ``as_of`` (default 7), longest idle first.
+def idle_members(
+    engine: Engine, account_id: str, *, as_of: DateLike, days: int = 7, population: Population = "current"
+) -> pd.DataFrame:
+    """Current members (by default) with no activity in the ``days`` before ``as_of`` (default 7), longest idle first.
 
-    Formula: members joined before as_of with no event in [as_of − days, as_of).
+    Formula: members of the population at as_of (current: with access then) with no event in [as_of − days, as_of).
 
-    Definition: members joined before ``as_of`` with no event in ``[as_of − days, as_of)``;
-    ``days_inactive`` = whole days since their last event before ``as_of`` (NaN if they never had one).
+    Definition: members of the population with no event in ``[as_of − days, as_of)``; ``days_inactive`` = whole
+    days since their last event before ``as_of`` (NaN if they never had one). The population is ``"current"``
+    (default: members who joined before ``as_of`` and have access at it, see :func:`engagement_scores`) or
+    ``"all"`` (every member who joined before ``as_of``; a member who left long ago is idle for ever there).
 
     Returns
     -------
@@ -375,7 +511,6 @@ def idle_members(engine: Engine, account_id: str, *, as_of: DateLike, days: int 
         tz = account_time_zone(conn, account_id)
         as_of_utc = to_utc(as_of, tz)
         e = activity_events
-        joined = member_join_time()
         if not correlated_lookups(conn.dialect.name):
             # one hash aggregate over the account's events (DuckDB has no ordered index to seek)
             last = (
@@ -403,7 +538,7 @@ def idle_members(engine: Engine, account_id: str, *, as_of: DateLike, days: int 
                 last_at.label("last_at"),
             )
             .select_from(source)
-            .where(members.c.account_id == account_id, sa.or_(joined.is_(None), joined < as_of_utc))
+            .where(*member_population(population, account_id, as_of_utc, conn.dialect.name))
             .subquery("per_member")
         )
         p = per_member.c
@@ -440,7 +575,9 @@ def top_members(
     Formula: members ranked by count(events in the period), or by engagement score at its end; top n.
 
     Definition: members ranked by count(events from start to end) (or by engagement score at the end), top n;
-    ties go to more active days, then the member id. ``by="score"`` ranks by the score at the end of ``end``.
+    ties go to more active days, then the member id. ``by="score"`` ranks by the score at the end of ``end``
+    (computed for every member who joined, :func:`engagement_scores` with ``population="all"``: the ranked
+    members are those with events in the period, whether or not they still have access).
 
     Returns
     -------
@@ -478,7 +615,8 @@ def top_members(
             stmt = stmt.limit(n)
         frame = as_int(fetch_frame(conn, stmt), ["events", "active_days"])
     if by == "score":
-        scores = engagement_scores(engine, account_id, as_of=window.end, weights=weights)[["member_id", "score"]]
+        scores = engagement_scores(engine, account_id, as_of=window.end, weights=weights, population="all")
+        scores = scores[["member_id", "score"]]
         frame = frame.merge(scores, on="member_id", how="left")
         frame["score"] = frame["score"].fillna(0).astype("int64")
         frame = frame.sort_values(["score", "events", "member_id"], ascending=[False, False, True]).head(n)

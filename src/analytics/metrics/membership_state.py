@@ -4,7 +4,8 @@
 ``changed_at`` until the membership's next row. Every revenue metric starts here:
 
 * :func:`mrr_contribution` — a row's MRR in integer minor units of its currency (policies applied);
-* :func:`access_flag` — 1 while the membership gives access (trialing, active, canceling, past_due);
+* :func:`access_flag` — 1 while the membership gives access (:data:`ACCESS_STATUSES`);
+* :func:`members_with_access` — the members with access at an instant (the engagement metrics' current members);
 * :func:`membership_deltas` — the change of that value at each row, per membership and breakdown key, so that
   the value of anything at an instant is the sum of the deltas before it (exact integer arithmetic).
 """
@@ -30,13 +31,17 @@ __all__ = [
     "Value",
     "access_flag",
     "bucket_of",
+    "members_with_access",
     "membership_deltas",
     "mrr_contribution",
     "scope_for",
 ]
 
-ACCESS_STATUSES: tuple[str, ...] = ("trialing", "active", "canceling", "past_due")
-"""Statuses in which a membership gives access (paying or not)."""
+ACCESS_STATUSES: tuple[str, ...] = ("trialing", "active", "canceling", "past_due", "completed")
+"""Statuses in which a membership gives access, paying or not (Whop's ``MembershipStatus``: ``active`` and
+``trialing`` grant access, ``past_due`` is the grace period after a failed charge, ``canceling`` keeps access until
+the period ends, a ``completed`` one-time purchase keeps access; ``canceled``, ``expired``, ``unresolved`` and
+``drafted`` do not). Free memberships count: the status decides, not the price."""
 
 DUNNING_LOOKBACK_DAYS = 31
 """A churn is delinquent when the membership had an unrecovered failed payment within this many days before it."""
@@ -189,8 +194,50 @@ def mrr_contribution(c: Any, policies: Policies, dialect: str, list_price: Any =
 
 
 def access_flag(c: Any) -> ColumnElement[Any]:
-    """1 while the membership gives access (trialing, active, canceling, past_due), else 0."""
+    """1 while the membership gives access (:data:`ACCESS_STATUSES`), else 0."""
     return sa.case((c.status.in_(ACCESS_STATUSES), 1), else_=0)
+
+
+def members_with_access(account_id: str, at: datetime, dialect: str) -> sa.Select[tuple[Any]]:
+    """``SELECT member_id`` of the account's members with access at the instant ``at`` (a member may repeat).
+
+    Formula: member m has access at t ⇔ ∃ membership of m whose last ``membership_status_changes`` row with
+    ``changed_at < t`` (ties: the larger row id, as :func:`analytics.metrics.memberships_by_status` orders them)
+    has a status in :data:`ACCESS_STATUSES`.
+
+    A membership's state comes from its history, never from the current-state columns of ``memberships`` or
+    ``members`` (those would tell the future of a past ``at``); a member without any status history has no access.
+    The last change is found as ``max(changed_at)`` per membership joined back on the history's
+    (account, membership, changed_at) index, which every engine answers faster than a ``row_number()`` window
+    (SQLite: 0.08 s against 0.11–0.16 s on the 23,600 rows of the medium demo).
+    """
+    c = membership_status_changes.alias("c")
+    last = (
+        sa.select(c.c.membership_id, sa.func.max(c.c.changed_at).label("last_at"))
+        .where(c.c.account_id == account_id, c.c.changed_at < at)
+        .group_by(c.c.membership_id)
+        .subquery("last_change")
+    )
+    row = membership_status_changes.alias("row")
+    tied = membership_status_changes.alias("tied")
+    later_tie = (
+        sa.select(sa.literal(1))
+        .where(
+            tied.c.account_id == account_id,
+            tied.c.membership_id == row.c.membership_id,
+            tied.c.changed_at == row.c.changed_at,
+            sort_key(tied.c.id, dialect) > sort_key(row.c.id, dialect),
+        )
+        .exists()
+    )
+    on_last = sa.and_(
+        row.c.account_id == account_id, row.c.membership_id == last.c.membership_id, row.c.changed_at == last.c.last_at
+    )
+    return (
+        sa.select(row.c.member_id)
+        .select_from(last.join(row, on_last))
+        .where(row.c.status.in_(ACCESS_STATUSES), sa.not_(later_tie))
+    )
 
 
 def _key_expressions(scope: StateScope, c: Any, m: Any, p: Any) -> dict[str, ColumnElement[Any]]:

@@ -1,7 +1,9 @@
 """MRR movements per customer and per period, with a roll-forward that holds exactly.
 
-A **customer** is a member (several memberships are one customer); amounts in different currencies are kept
-apart until conversion, so internally a customer is a (member, currency[, plan/product breakdown]) pair.
+A **customer** is a paying customer: a member with MRR > 0 (several memberships are one customer). Members who only
+have access without paying (trials, free or one-time memberships) are current members (the engagement metrics)
+but not customers. Amounts in different currencies are kept apart until conversion, so internally a customer is a
+(member, currency[, plan/product breakdown]) pair.
 
 How a movement is found (ChartMogul's definitions, docs/metrics.md):
 
@@ -308,14 +310,21 @@ def in_reporting_currency(bind: sa.Engine | sa.Connection, request: MetricReques
     policies=MOVEMENT_POLICIES,
 )
 def mrr_movements(engine: sa.Engine, request: MetricRequest) -> pd.DataFrame:
-    """MRR roll-forward per bucket: opening MRR, new, expansion, reactivation, contraction, churn, FX, closing MRR.
+    """MRR roll-forward per bucket (new, expansion, reactivation, contraction, churn, FX) with paying-customer counts.
+
+    Opening MRR + the movements = closing MRR. Customers are paying customers (members with MRR > 0), counted at
+    the bucket's start and end with the new, reactivated and churned ones.
 
     Formula: MRR_end − MRR_start = new + expansion + reactivation − contraction − churn + fx
 
     Movements are per customer (a member; several memberships are one customer), grouped within
     ``grouping_window_minutes``; FX is the remeasurement of MRR between the rates of consecutive bucket ends
-    (0 when everything is in the reporting currency or when broken down by currency). Also returns customer
-    counts: ``customers_start + new_customers + reactivated_customers − churned_customers = customers_end``.
+    (0 when everything is in the reporting currency or when broken down by currency). Also returns counts of
+    paying customers (members with MRR > 0): ``customers_start + new_customers + reactivated_customers −
+    churned_customers = customers_end``, where ``new_customers`` first pay in the bucket, ``reactivated_customers``
+    pay again after having stopped, and ``churned_customers`` stop paying (their last paying subscription ends).
+    Not members with access (free, trialing and one-time members are not customers) and not engagement-active
+    members.
     Breakdowns: product, plan, currency (within a breakdown a customer moving from plan A to plan B churns from A
     and is new or reactivated in B).
     """

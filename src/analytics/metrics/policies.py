@@ -24,7 +24,7 @@ from analytics.suggestions import did_you_mean
 __all__ = ["DEFINITIONS_VERSION", "Policies", "policy_table"]
 
 # Bump when a metric definition changes meaning; snapshots record it.
-DEFINITIONS_VERSION = "2026.11.1"
+DEFINITIONS_VERSION = "2026.11.2"
 
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
@@ -60,8 +60,8 @@ class Policies:
         ``chartmogul`` (default): churned ÷ customers at period start; ``stripe_30d``: churned in the last 30
         days ÷ (active 30 days ago + new in those 30 days).
     arpu:
-        ``per_paying_customer`` (default) or ``per_member`` (members with access: active, trialing, canceling
-        or past_due memberships, paying or not).
+        ``per_paying_customer`` (default) or ``per_member`` (members with access: a trialing, active, canceling,
+        past_due or completed membership, paying or not).
     quick_ratio:
         ``chartmogul`` (default): (new + expansion + reactivation) ÷ (contraction + churn);
         ``baremetrics``: (new + expansion) ÷ (contraction + churn).

@@ -146,7 +146,8 @@ def arpu(engine: sa.Engine, request: MetricRequest) -> pd.DataFrame:
 
     Formula: ARPU = MRR ÷ paying customers (policy arpu=per_paying_customer) or MRR ÷ members with access (per_member)
 
-    Members with access have a trialing, active, canceling or past_due membership, paying or not. Columns:
+    Members with access have a trialing, active, canceling, past_due or completed membership, paying or not (the
+    access that makes a current member in the engagement metrics). Columns:
     ``period_start``, ``currency``, ``mrr_minor``, ``users``, ``arpu_minor`` (NaN with ``flag = "no_users"`` when 0).
     """
     request.only_breakdowns("arpu", ())

@@ -41,8 +41,9 @@ def dense_grid(
     Returns every bucket of the request (``period_start``, ``first_day``, ``last_day``) for every key combination
     seen, ordered by key combination then bucket (each combination is one block of consecutive rows), with the
     sums (0 where nothing happened) and ``opening_<sum>`` = the sum before the period for the key. When no key
-    combination is seen at all, ``default_keys`` gives the one to report (e.g. the reporting currency); ``None``
-    returns an empty grid. Built with numpy on the aggregated rows (a few per bucket).
+    combination is seen at all, ``default_keys`` gives the one to report (e.g. the reporting currency); ``None``,
+    or defaults that do not cover every key (a plan or product breakdown), return an empty grid. Built with numpy
+    on the aggregated rows (a few per bucket).
     """
     columns, n_buckets = dense_columns(raw, request, keys, sums, default_keys)
     grid = pd.DataFrame(columns, index=pd.RangeIndex(len(columns["period_start"])))
@@ -68,7 +69,8 @@ def dense_columns(
         else:
             combos = {keys[0]: np.asarray(uniques, dtype=object)}
         if not len(uniques):
-            if default_keys is None:
+            # nothing to report a breakdown value for: only keys with a default (the currency) are filled in
+            if default_keys is None or not set(keys) <= set(default_keys):
                 empty: dict[str, np.ndarray] = {
                     "period_start": labels[:0],
                     "first_day": firsts[:0],

@@ -4,23 +4,33 @@ Each function answers a whole run of periods with one or two grouped queries (a 
 not run 365 queries per metric). Keys written into ``snapshots.metrics``:
 
 ================================  ====================================================================
-members                           ``members_total`` (joined by the period's end), ``new_members``
-activity                          ``active_members`` (DAU/WAU/MAU), ``activity_events``, ``messages``,
-                                  ``logins``, ``lesson_completions`` (events of the period)
-idle                              ``idle_members``: joined by the end, no event in the 7 days before it
+members                           ``members_total`` (every member who joined by the period's end, those who
+                                  left included), ``new_members`` (joined in the period)
+activity                          ``active_members`` (engagement-active: DAU/WAU/MAU, members with an event
+                                  in the period), ``activity_events``, ``messages``, ``logins``,
+                                  ``lesson_completions`` (events of the period)
+idle                              ``current_members`` (with access at the period's end: a trialing, active,
+                                  canceling, past_due or completed membership), ``idle_members`` (current
+                                  members with no event in the 7 days before the end)
 engagement (weekly, monthly)      ``engagement_score_avg``, ``engaged_high``, ``engaged_medium``,
-                                  ``engaged_low`` at the period's end
+                                  ``engaged_low`` of the current members at the period's end
 lifecycle (weekly, monthly)       ``lifecycle_new``, ``…_returning``, ``…_resurrecting``, ``…_dormant``
 checkout_funnel                   ``checkout_entered``, ``checkout_purchased``, ``checkout_conversion_pct``
 content                           ``lessons_completed``, ``posts_created``, ``comments_created``
 messaging (also per channel)      ``wa_attempted`` … ``wa_replied``, ``wa_*_rate_pct`` and their
                                   ``wa_*_zero_denominator`` flags
 ================================  ====================================================================
+
+The end-of-period states count **current members** (``population="current"`` of
+:mod:`analytics.metrics.engagement`), as the engagement pages do; ``members_total`` alone counts every member who
+ever joined. Snapshots written before definitions version 2026.11.2 counted idle members and the engagement
+numbers over every member who had joined.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,7 +39,7 @@ from sqlalchemy.engine import Engine
 
 from analytics.metrics.activity import lifecycle
 from analytics.metrics.dialect import bucket_index, day_number, fetch_frame
-from analytics.metrics.engagement import engagement_scores, member_join_time
+from analytics.metrics.engagement import current_member_days, engagement_scores, member_join_time
 from analytics.metrics.events import LESSON_COMPLETE, LOGIN, MESSAGE, event_filter
 from analytics.metrics.frames import as_int
 from analytics.metrics.funnels import funnel
@@ -98,26 +108,31 @@ def activity_metric(engine: Engine, scope: SnapshotScope) -> pd.DataFrame:
 
 @snapshot_metric("idle")
 def idle_metric(engine: Engine, scope: SnapshotScope) -> pd.DataFrame:
-    """Idle members at the end of each period (so far, for one in progress): joined by then, no event in the 7
-    days before it.
+    """Current members and idle current members at the end of each period (so far, for one in progress).
 
-    ``active7(E)`` (members with an event on one of the 7 local days before day ``E``) is computed for every day at
-    once: each member's active day ``d`` covers ``E ∈ [d + 1, d + 7]``; with the previous active day ``p`` the
-    part not already covered starts at ``max(d + 1, p + 8)``. Those disjoint pieces are summed as +1/−1 steps.
+    A member is current at the end of day ``E − 1`` (local midnight starting day ``E``) when they joined before
+    it and a membership gives them access then (:func:`~analytics.metrics.engagement.current_member_days`: one
+    range of such days per member and stretch of access); idle when also without an event on the 7 local days
+    before ``E``. ``active7`` (members with an event on one of those days) is computed for every day at once:
+    each member's active day ``d`` covers ``E ∈ [d + 1, d + 7]``; with the previous active day ``p`` the part not
+    already covered starts at ``max(d + 1, p + 8)``. Per member these pieces are disjoint, and so are the member's
+    current ranges, so the pieces where both hold are their pairwise intersections. ``current(E)`` and
+    ``current_and_active7(E)`` are then sums of +1/−1 steps, and ``idle = current − current_and_active7``.
     """
     w = scope.window
     e = activity_events
     lookback = w.start_utc - timedelta(days=IDLE_DAYS + 1)
+    span = (lookback, w.end_utc)
     with engine.connect() as conn:
         d = conn.dialect.name
         days = (
-            sa.select(e.c.member_id, day_number(e.c.occurred_at, d, w.tz, (lookback, w.end_utc)).label("dn"))
+            sa.select(e.c.member_id, day_number(e.c.occurred_at, d, w.tz, span).label("dn"))
             .where(event_filter(scope.account_id, lookback, w.end_utc))
             .distinct()
             .subquery("days")
         )
         prev = sa.func.lag(days.c.dn).over(partition_by=days.c.member_id, order_by=days.c.dn)
-        lagged = sa.select(days.c.dn, prev.label("p")).subquery("lagged")
+        lagged = sa.select(days.c.member_id, days.c.dn, prev.label("p")).subquery("lagged")
         start = sa.case(
             (
                 sa.and_(lagged.c.p.is_not(None), lagged.c.p + IDLE_DAYS + 1 > lagged.c.dn + 1),
@@ -125,32 +140,70 @@ def idle_metric(engine: Engine, scope: SnapshotScope) -> pd.DataFrame:
             ),
             else_=lagged.c.dn + 1,
         )
-        pieces = (
-            sa.select(start.label("s"), (lagged.c.dn + IDLE_DAYS + 1).label("t"))
-            .cte("pieces")
-            .prefix_with("MATERIALIZED")  # read twice below: compute once
+        pieces = sa.select(lagged.c.member_id, start.label("s"), (lagged.c.dn + IDLE_DAYS + 1).label("t")).subquery(
+            "pieces"
         )
-        up = sa.select(pieces.c.s.label("day"), sa.func.count().label("delta")).group_by(pieces.c.s)
-        down = sa.select(pieces.c.t.label("day"), (-sa.func.count()).label("delta")).group_by(pieces.c.t)
-        steps = as_int(fetch_frame(conn, sa.union_all(up, down)), ["day", "delta"])
-    totals = members_metric(engine, scope)
+        current = (
+            current_member_days(scope.account_id, lookback, w.end_utc, w.tz, d, span)
+            .cte("current_days")
+            .prefix_with("MATERIALIZED")  # read three times below: compute once
+        )
+        later = sa.case((pieces.c.s > current.c.first_day, pieces.c.s), else_=current.c.first_day)
+        sooner = sa.case((pieces.c.t < current.c.end_day, pieces.c.t), else_=current.c.end_day)
+        both = (
+            sa.select(later.label("s"), sooner.label("t"))
+            .select_from(
+                pieces.join(
+                    current,
+                    sa.and_(
+                        current.c.member_id == pieces.c.member_id,
+                        pieces.c.s < current.c.end_day,
+                        current.c.first_day < pieces.c.t,
+                    ),
+                )
+            )
+            .cte("both_days")
+            .prefix_with("MATERIALIZED")
+        )
+
+        def steps(kind: str, first: Any, end: Any) -> list[sa.Select[Any]]:
+            tag = sa.literal(kind).label("kind")
+            return [
+                sa.select(tag, first.label("day"), sa.func.count().label("delta")).group_by(first),
+                sa.select(tag, end.label("day"), (-sa.func.count()).label("delta")).group_by(end),
+            ]
+
+        statement = sa.union_all(
+            *steps("current", current.c.first_day, current.c.end_day), *steps("active", both.c.s, both.c.t)
+        )
+        frame = as_int(fetch_frame(conn, statement), ["day", "delta"])
+    grid = w.grid()
     epoch = pd.Timestamp("1970-01-01").date()
-    # day number of the day after each period's last day (to date for a period in progress): active7 there
-    # looks at the period's last 7 days
+    # day number of the day after each period's last day (to date for a period in progress): the state there
     ends = np.array(
-        [(scope.state_day(period_of(scope.period, p.date()).end) - epoch).days + 1 for p in totals["period_start"]]
+        [(scope.state_day(period_of(scope.period, p.date()).end) - epoch).days + 1 for p in grid["period_start"]]
     )
+    levels = {kind: _level_at(frame[frame["kind"] == kind], ends) for kind in ("current", "active")}
+    return pd.DataFrame(
+        {
+            "period_start": grid["period_start"],
+            "current_members": levels["current"],
+            "idle_members": levels["current"] - levels["active"],
+        }
+    )
+
+
+def _level_at(steps: pd.DataFrame, days: np.ndarray) -> np.ndarray:
+    """The running sum of ``delta`` by ``day`` up to and including each of ``days`` (0 before the first step)."""
     per_day = steps.groupby("day")["delta"].sum().sort_index()
     level = per_day.cumsum().to_numpy()
-    at = np.searchsorted(per_day.index.to_numpy(), ends, side="right") - 1
-    active7 = np.where(at >= 0, level[np.maximum(at, 0)] if len(level) else 0, 0)
-    idle = np.maximum(totals["members_total"].to_numpy() - active7, 0).astype("int64")
-    return pd.DataFrame({"period_start": totals["period_start"], "idle_members": idle})
+    at = np.searchsorted(per_day.index.to_numpy(), days, side="right") - 1
+    return np.where(at >= 0, level[np.maximum(at, 0)] if len(level) else 0, 0).astype("int64")
 
 
 @snapshot_metric("engagement", periods=("weekly", "monthly"))
 def engagement_metric(engine: Engine, scope: SnapshotScope) -> pd.DataFrame:
-    """Average engagement score and members per segment at the end of each period (weekly/monthly only).
+    """Average engagement score and current members per segment at the end of each period (weekly/monthly only).
 
     A period still in progress is scored at the end of its last day so far (:meth:`SnapshotScope.state_day`).
 
@@ -159,7 +212,8 @@ def engagement_metric(engine: Engine, scope: SnapshotScope) -> pd.DataFrame:
     rows = []
     for start in scope.window.grid()["period_start"]:
         period = period_of(scope.period, start.date())
-        scores = engagement_scores(engine, scope.account_id, as_of=scope.state_day(period.end) + timedelta(days=1))
+        as_of = scope.state_day(period.end) + timedelta(days=1)
+        scores = engagement_scores(engine, scope.account_id, as_of=as_of, population="current")
         rows.append(
             {
                 "period_start": start,

@@ -60,11 +60,14 @@ def engagement_features(engine: Engine, account_id: str, days: Sequence[date]) -
     catalog), as of each cut: ``k``, ``member_id``, ``engagement_score``, ``course_progress_pct``.
 
     Reused rather than rewritten so the model sees the very score the dashboards show; the metric takes one
-    instant per call, so this is one metric call per prediction date.
+    instant per call, so this is one metric call per prediction date. Every member who joined is scored
+    (``population="all"``): a member's score does not depend on the population, and the paying members the model
+    scores are found by :mod:`.population` (changes *at or before* the cut), not by the metric's access test
+    (changes *before* ``as_of``), so a member who starts paying exactly at the cut still has a score.
     """
     parts = []
     for k, day in enumerate(days):
-        scores = engagement_scores(engine, account_id, as_of=cut_instant(day))
+        scores = engagement_scores(engine, account_id, as_of=cut_instant(day), population="all")
         parts.append(
             pd.DataFrame(
                 {
