@@ -87,14 +87,19 @@ def panel(page: Any, name: str) -> Any:
 
 def marks(page: Any, name: str) -> Any:
     """The clickable marks (bars, points, cells) of chart ``name``, in drawing order."""
-    return panel(page, name).locator("svg.marks [role=graphics-symbol]")
+    return panel(page, name).locator(
+        "svg.marks [role=graphics-symbol]:not([aria-roledescription=axis]):not([aria-roledescription=legend])"
+        ":not([aria-roledescription=text])"
+    )
 
 
 def hover_text(page: Any, name: str, index: int = 0) -> str:
     """Hover mark ``index`` of chart ``name`` and return the tooltip's text."""
     mark = marks(page, name).nth(index)
     mark.scroll_into_view_if_needed()
-    mark.hover(force=True)
+    box = mark.bounding_box()
+    assert box is not None, f"mark {index} of {name} is not on the page"
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     tooltip = page.locator("#vg-tooltip-element.visible")
     tooltip.wait_for(timeout=10_000)
     return str(tooltip.inner_text())
@@ -102,16 +107,36 @@ def hover_text(page: Any, name: str, index: int = 0) -> str:
 
 def drill_rows_shown(page: Any, after: Any) -> tuple[str, int]:
     """Run ``after()`` (a click) and wait for a drill-down to be filled; returns its text and its row count."""
-    before = page.locator(".analytics-drill-body[data-state=ready]").count()
+    before = page.evaluate(
+        "() => Math.max(0, ...Array.from(document.querySelectorAll('.analytics-drill-body'))"
+        ".map(e => Number(e.dataset.shown || 0)))"
+    )
     after()
+    try:
+        _wait_for_drill(page, before)
+    except Exception as exc:
+        states = page.evaluate(
+            "() => Array.from(document.querySelectorAll('.analytics-drill-body')).map(e => e.dataset.state + ': '"
+            " + e.innerText.slice(0, 200))"
+        )
+        raise AssertionError(f"no drill-down was filled; drill areas: {states}") from exc
+    newest = page.evaluate(
+        "() => { let best = null; for (const e of document.querySelectorAll('.analytics-drill-body'))"
+        " if (!best || Number(e.dataset.shown || 0) > Number(best.dataset.shown || 0)) best = e;"
+        " return best.dataset.shown; }"
+    )
+    body = page.locator(f".analytics-drill-body[data-shown='{newest}']").first
+    assert body.get_attribute("data-state") == "ready", body.inner_text()
+    return str(body.inner_text()), int(body.locator("[data-rows]").first.get_attribute("data-rows") or "-1")
+
+
+def _wait_for_drill(page: Any, before: int) -> None:
     page.wait_for_function(
-        "n => document.querySelectorAll('.analytics-drill-body[data-state=ready]').length > n || document"
-        ".querySelector('.analytics-drill-body[data-state=error], .analytics-drill-body[data-state=empty]')",
+        "n => Math.max(0, ...Array.from(document.querySelectorAll('.analytics-drill-body'))"
+        ".map(e => Number(e.dataset.shown || 0))) > n",
         arg=before,
         timeout=60_000,
     )
-    body = page.locator(".analytics-drill-body").filter(has=page.locator("[data-rows]")).last
-    return str(body.inner_text()), int(body.locator("[data-rows]").first.get_attribute("data-rows") or "-1")
 
 
 def download_csv(page: Any, link: Any) -> str:

@@ -231,6 +231,7 @@ def lifecycle_chart(dashboard: Dashboard) -> ChartPanel:
         "Member lifecycle (snapshots)",
         load,
         lambda d, f: charts.lifecycle_bars(d, complete="complete"),
+        definition=_definition("lifecycle"),
     )
 
 
@@ -261,6 +262,7 @@ def engagement_trend_chart(dashboard: Dashboard) -> ChartPanel:
             y_format=".0f",
             complete="complete",
         ),
+        definition="Mean engagement score (0–100) of the current members at the end of each stored snapshot period.",
     )
 
 
@@ -275,6 +277,7 @@ def top_members_table(dashboard: Dashboard) -> TablePanel:
         "top_members",
         "Most active members",
         load,
+        definition=_definition("top_members"),
         units={"events": "count"},
         columns={
             "rank": "#",
@@ -297,6 +300,7 @@ def idle_members_table(dashboard: Dashboard) -> TablePanel:
         "idle_members",
         "Idle current members (7+ days)",
         load,
+        definition=_definition("idle_members"),
         units={"days_inactive": "count"},
         columns={"display_name": "Member", "username": "Username", "days_inactive": "Days inactive"},
     )
@@ -328,7 +332,14 @@ def content_kpis(dashboard: Dashboard) -> KpiPanel:
         before = totals(f, w.previous_start, w.previous_end)
         return [Kpi(name, label, now[name], before[name]) for name, label in labels.items()]
 
-    return KpiPanel("kpis", list(labels.items()), load, caption=lambda f: kpi_window(f).label)
+    definitions = {
+        "lesson_views": "Lesson views in the period (every view, replays included). " + _definition("lesson_stats"),
+        "lesson_completions": "Lesson completions in the period. " + _definition("lesson_stats"),
+        "course_starters": "Members who started a course in the period. " + _definition("course_stats"),
+        "course_completers": "Members who completed every lesson of a course in the period. "
+        + _definition("course_stats"),
+    }
+    return KpiPanel("kpis", list(labels.items()), load, caption=lambda f: kpi_window(f).label, definitions=definitions)
 
 
 def course_table(dashboard: Dashboard) -> TablePanel:
@@ -343,6 +354,7 @@ def course_table(dashboard: Dashboard) -> TablePanel:
         "courses",
         "Courses",
         load,
+        definition=_definition("course_stats"),
         units={"completion_rate_pct": "percent_points"},
         columns={
             "title": "Course",
@@ -393,6 +405,7 @@ def top_content_table(dashboard: Dashboard) -> TablePanel:
         "top_content",
         "Top content",
         load,
+        definition=_definition("content_ranking"),
         units={"score": "score"},
         columns={
             "rank": "#",

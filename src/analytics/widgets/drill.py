@@ -9,6 +9,7 @@ table, how many rows there are in all and a CSV download of all of them.
 from __future__ import annotations
 
 import html
+import itertools
 import logging
 import secrets
 from collections.abc import Callable, Mapping
@@ -22,6 +23,8 @@ from analytics.kpis import Filters, NotAvailable
 from analytics.widgets.table import DownloadLink, csv_filename, html_table, infer_units
 
 __all__ = ["Drill", "DrillArea", "DrillRows"]
+
+_SHOWN = itertools.count(1)
 
 log = logging.getLogger("analytics.dashboards")
 
@@ -81,10 +84,16 @@ class DrillArea(widgets.VBox):
         )
         self.add_class("analytics-drill")
         self.state = "hidden"
+        self.shown = 0
+        """The page-wide sequence number of the last result shown here (a browser test waits for a new one)."""
 
     def _set(self, state: str, inner: str) -> None:
         self.state = state
-        self.body.value = f'<div class="analytics-drill-body" data-state="{state}">{inner}</div>'
+        if state != "loading":
+            self.shown = next(_SHOWN)
+        self.body.value = (
+            f'<div class="analytics-drill-body" data-state="{state}" data-shown="{self.shown}">{inner}</div>'
+        )
         self.layout.display = None
 
     def hide(self) -> None:
