@@ -119,7 +119,7 @@ def test_analytics_init_still_creates_the_store_that_connect_then_finds(
 @pytest.mark.postgres
 def test_an_empty_postgres_database_is_not_turned_into_a_store_silently(postgres_schema_url: str) -> None:
     settings = Settings(database_url=postgres_schema_url)
-    with pytest.raises(StoreNotFoundError, match="holds no analytics store yet.*`analytics init`"):
+    with pytest.raises(StoreNotFoundError, match=r"holds no analytics store yet.*`analytics init`"):
         analytics.connect(settings)
     probe = create_store_engine(postgres_schema_url)
     try:
