@@ -20,7 +20,7 @@ SECRET_VALUES = {
 
 
 def test_defaults_put_a_sqlite_file_in_the_workspace(tmp_path: Path) -> None:
-    settings = load_settings({}, config_file=tmp_path / "absent.toml")
+    settings = load_settings({}, config_file=tmp_path / "absent.toml", cwd=tmp_path)  # no workspace/ to find
     assert settings.workspace == Path("workspace")
     assert settings.database_url == "sqlite:///workspace/analytics.db"
     assert settings.whop_api_key is None

@@ -6,7 +6,8 @@ the file, row, field, cell or setting at fault and says what to do next::
     AnalyticsError
     ├── ConfigError              a setting is missing or malformed (names the variable or config key)
     ├── StoreError               the database cannot be reached, migrated or written
-    │   └── MigrationError       the database is at a revision this version cannot handle
+    │   ├── MigrationError       the database is at a revision this version cannot handle
+    │   └── StoreNotFoundError   there is no store where the settings point (names the paths looked at)
     ├── DataValidationError      input rows that do not fit the schema (names file, row and column)
     │   └── ImportFileError      a whole file cannot be read (empty, not UTF-8, unknown format, missing column)
     ├── SyncError                a sync against the Whop API failed after its retries (carries request/response)
@@ -38,6 +39,7 @@ __all__ = [
     "SignatureError",
     "StatisticalWarning",
     "StoreError",
+    "StoreNotFoundError",
     "SyncError",
 ]
 
@@ -56,6 +58,11 @@ class StoreError(AnalyticsError):
 
 class MigrationError(StoreError):
     """The database schema is at a revision this version of the workbook cannot handle."""
+
+
+class StoreNotFoundError(StoreError):
+    """There is no store where the settings point: the message names the paths looked at and the command that
+    creates one (``analytics init`` or ``analytics demo``)."""
 
 
 class DataValidationError(AnalyticsError):

@@ -3,8 +3,11 @@ frozen object that is passed to whatever needs it.
 
 Precedence: environment variable > config file > default. The config file is TOML, found at
 ``$ANALYTICS_CONFIG`` or ``~/.config/analytics/config.toml``; keys are the lower-case variable names
-(``whop_api_key = "..."``). Secrets are wrapped in :class:`Secret`, whose ``repr`` and ``str`` never show
-the value, so printing a settings object in a notebook, a log or a report cannot leak it.
+(``whop_api_key = "..."``). When neither names a workspace, the default is found like git finds its repository:
+the nearest ``workspace/analytics.db`` in the current folder or its parents (see :func:`find_workspace`), so a
+notebook opened from ``notebooks/`` uses the project's store; with none found it is ``./workspace``.
+Secrets are wrapped in :class:`Secret`, whose ``repr`` and ``str`` never show the value, so printing a settings
+object in a notebook, a log or a report cannot leak it.
 """
 
 from __future__ import annotations
@@ -18,11 +21,15 @@ from typing import Any
 
 from analytics.errors import ConfigError
 
-__all__ = ["Secret", "Settings", "load_settings"]
+__all__ = ["STORE_FILE", "WORKSPACE_DIR", "Secret", "Settings", "WorkspaceSearch", "find_workspace", "load_settings"]
 
 DEFAULT_WHOP_API_BASE_URL = "https://api.whop.com/api/v1"
 DEFAULT_CONFIG_FILE = Path("~/.config/analytics/config.toml")
 DEFAULT_WEBHOOK_MAX_BODY_BYTES = 1024 * 1024
+WORKSPACE_DIR = "workspace"
+"""Name of the workspace folder looked for in the current folder and its parents."""
+STORE_FILE = "analytics.db"
+"""Name of the SQLite store inside a workspace."""
 
 
 class Secret:
@@ -68,8 +75,9 @@ class Settings:
     Attributes
     ----------
     workspace:
-        Folder for the SQLite store, executed notebooks, reports and models (``ANALYTICS_WORKSPACE``,
-        default ``./workspace``).
+        Folder for the SQLite store, executed notebooks, reports and models (``ANALYTICS_WORKSPACE``; default
+        the nearest ``workspace/`` holding ``analytics.db`` in the current folder or its parents, else
+        ``./workspace``).
     database_url:
         SQLAlchemy URL of the store (``ANALYTICS_DATABASE_URL``, default ``sqlite:///<workspace>/analytics.db``).
     whop_api_key, whop_webhook_secret, openai_api_key, secret_key, whatsapp_app_secret:
@@ -104,9 +112,12 @@ class Settings:
     job_heartbeat_timeout:
         Seconds a running job may go without a heartbeat before it is shown as abandoned
         (``ANALYTICS_JOB_HEARTBEAT_TIMEOUT``, default 600 = 10 minutes; jobs beat every fifth of it).
+    workspace_search:
+        Not a setting: the store files looked for when no workspace was configured (:func:`find_workspace`),
+        so an error about a missing store can name them; empty when the workspace was set.
     """
 
-    workspace: Path = Path("workspace")
+    workspace: Path = Path(WORKSPACE_DIR)
     database_url: str = ""
     whop_api_base_url: str = DEFAULT_WHOP_API_BASE_URL
     whop_api_key: Secret | None = field(default=None, repr=False)
@@ -129,15 +140,18 @@ class Settings:
     sync_max_retry_after: float = 600.0
     sync_time_budget: float = 14400.0
     job_heartbeat_timeout: float = 600.0
+    workspace_search: tuple[Path, ...] = field(default=(), repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.database_url:
-            object.__setattr__(self, "database_url", f"sqlite:///{self.workspace / 'analytics.db'}")
+            object.__setattr__(self, "database_url", f"sqlite:///{self.workspace / STORE_FILE}")
 
     def __repr__(self) -> str:
         shown = []
         for f in fields(self):
             value = getattr(self, f.name)
+            if f.name == "workspace_search":
+                continue
             if isinstance(value, Secret) or (f.name.endswith(("_key", "_secret", "_token")) and value):
                 shown.append(f"{f.name}=<set>")
             elif f.name == "database_url":
@@ -165,9 +179,11 @@ class Settings:
         if (
             "workspace" in changes
             and "database_url" not in changes
-            and values["database_url"] == (f"sqlite:///{values['workspace'] / 'analytics.db'}")
+            and values["database_url"] == (f"sqlite:///{values['workspace'] / STORE_FILE}")
         ):
             values["database_url"] = ""
+        if "workspace" in changes or "database_url" in changes:
+            values["workspace_search"] = ()  # the store is now the one chosen, not one that was looked for
         values.update(changes)
         return Settings(**values)
 
@@ -240,8 +256,46 @@ def _read_config_file(path: Path) -> dict[str, Any]:
     return data
 
 
-def load_settings(environ: Mapping[str, str] | None = None, config_file: Path | None = None) -> Settings:
+@dataclass(frozen=True)
+class WorkspaceSearch:
+    """What :func:`find_workspace` found: the workspace (None when none) and the store files it looked at."""
+
+    found: Path | None
+    looked_at: tuple[Path, ...]
+
+
+def _project_root(folder: Path) -> bool:
+    """A project's top folder: a git checkout, or the folder holding ``notebooks/`` and ``params/``."""
+    return (folder / ".git").exists() or ((folder / "notebooks").is_dir() and (folder / "params").is_dir())
+
+
+def find_workspace(start: Path) -> WorkspaceSearch:
+    """The nearest ``workspace/analytics.db`` in ``start`` or its parent folders.
+
+    The walk ends at the first folder holding one, or at the project's top folder (a git checkout, or the folder
+    holding ``notebooks/`` and ``params/``) so that another project's store higher up is never used; outside any
+    project it goes up to the filesystem root. Nothing is created.
+    """
+    here = start.expanduser().resolve()
+    looked: list[Path] = []
+    for folder in (here, *here.parents):
+        store = folder / WORKSPACE_DIR / STORE_FILE
+        looked.append(store)
+        if store.is_file():
+            return WorkspaceSearch(store.parent, tuple(looked))
+        if _project_root(folder):
+            break
+    return WorkspaceSearch(None, tuple(looked))
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, config_file: Path | None = None, *, cwd: Path | None = None
+) -> Settings:
     """Read the settings once from ``environ`` (default ``os.environ``) and the optional config file.
+
+    When neither sets ``ANALYTICS_WORKSPACE`` nor ``ANALYTICS_DATABASE_URL``, the workspace is the one
+    :func:`find_workspace` finds from ``cwd`` (default the current folder), else ``./workspace``; the store files
+    it looked at are kept in ``Settings.workspace_search`` for error messages.
 
     Raises
     ------
@@ -277,6 +331,11 @@ def load_settings(environ: Mapping[str, str] | None = None, config_file: Path | 
             values[name] = str(raw).lower()
         else:
             values[name] = str(raw)
+    if "workspace" not in values and "database_url" not in values:
+        search = find_workspace(Path.cwd() if cwd is None else cwd)
+        if search.found is not None:
+            values["workspace"] = search.found
+        values["workspace_search"] = search.looked_at
     return Settings(**values)
 
 

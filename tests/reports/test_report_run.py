@@ -2,7 +2,8 @@
 
 One weekly run (without its sync step) per engine (SQLite, PostgreSQL); the week reported is Monday 23 – Sunday
 29 June 2025, compared with 16–22 June. Expected numbers are the library's own metrics for the same weeks, asked
-directly of the same store.
+directly of the same store. The store also holds hand-written churn scores of 30 June (see
+``test_report_actions``: 5 members scored, 3 at risk, 2 to re-engage), so the report has members at risk.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from pypdf import PdfReader
+from report_scores import remove_scores, store_scores
 
 from analytics.clock import fixed_clock
 from analytics.errors import ReportError
@@ -44,16 +46,20 @@ class WeeklyRun:
 @pytest.fixture(scope="module", params=ENGINES)
 def weekly(request: pytest.FixtureRequest) -> Iterator[WeeklyRun]:
     demo = demo_on(request)
-    [result] = run_schedule(
-        demo.settings,
-        "weekly",
-        account=demo.account_id,
-        engine=demo.engine,
-        extra_parameters={"as_of": AS_OF.isoformat()},
-        skip=("sync",),
-        clock=RUN_CLOCK,
-        progress=False,
-    )
+    store_scores(demo.engine, demo.account_id)
+    try:
+        [result] = run_schedule(
+            demo.settings,
+            "weekly",
+            account=demo.account_id,
+            engine=demo.engine,
+            extra_parameters={"as_of": AS_OF.isoformat()},
+            skip=("sync",),
+            clock=RUN_CLOCK,
+            progress=False,
+        )
+    finally:
+        remove_scores(demo.engine, demo.account_id)
     yield WeeklyRun(demo, result)
 
 
@@ -114,6 +120,7 @@ def test_movements_table_rolls_forward(weekly: WeeklyRun) -> None:
 def test_csv_tables_carry_exact_values(weekly: WeeklyRun) -> None:
     tables = weekly.result.run_dir / "report" / "tables"
     assert {p.stem for p in tables.glob("*.csv")} >= {"kpis", "mrr", "movements", "churn", "failed_payments", "refunds"}
+    assert {p.stem for p in tables.glob("*.csv")} >= {"actions", "risk_levels", "risk_reasons", "risk_actions"}
     kpis_csv = (tables / "kpis.csv").read_text().splitlines()
     assert kpis_csv[0] == "name,label,value,previous,change,unit,shown"
     mrr_now = metric_row(weekly.demo, "mrr", WEEK)["mrr_minor"]
@@ -190,3 +197,33 @@ def test_a_failing_step_names_notebook_and_cell(demo_workspace: DemoWorkspace, t
     assert "notebook snapshot.ipynb failed in cell 3" in message
     assert "ReportError: period 'fortnightly' is not one of daily, weekly, monthly" in message
     assert "biz_" in message and ".failed/snapshot.ipynb" in message
+
+
+def test_the_report_says_what_to_do(weekly: WeeklyRun) -> None:
+    tables = report_tables(read_notebook(weekly.result.run_dir / "business_report.ipynb"))
+    # the stored scores of 30 June: critical 1, high 1, medium 1, low 2
+    assert tables["risk_levels"][["risk_level", "members"]].values.tolist() == [
+        ["critical", 1],
+        ["high", 1],
+        ["medium", 1],
+        ["low", 2],
+    ]
+    actions = tables["actions"].set_index("action")
+    assert list(actions.index) == ["recover_failed_payments", "re_engage_members", "fix_worst_drop_off"]
+    assert actions.loc["re_engage_members", "count"] == 2  # the critical and the high member, idle > 7 days
+    html = (weekly.result.run_dir / "report" / "business_report.html").read_text()
+    for text in ("This week&#x27;s actions", "Members at risk", "Re-engage 2 paying members at risk"):
+        assert text in html or text.replace("&#x27;", "'") in html, text
+    # segments of all 160 members add up to 100.0 %; idle is told apart with its own base
+    assert "Total</td>" in html and "100.0\u00a0%" in html
+    assert "Idle, a separate count that overlaps the segments: 115 of the same 160 members (71.9 %)" in html
+
+
+def test_pdf_tables_keep_numbers_on_one_line(weekly: WeeklyRun) -> None:
+    reader = PdfReader(str(weekly.result.run_dir / "report" / "business_report.pdf"))
+    text = "\n".join(page.extract_text(extraction_mode="layout") for page in reader.pages).replace("\u00a0", " ")
+    assert "This week's actions" in text and "Members at risk" in text
+    assert not re.search(r"^\s*%\s*$", text, flags=re.M), "a percentage was wrapped onto its own line"
+    # the cohort matrix: every cohort row on one line, starting with its 100.0 % at +0
+    cohorts = [line.strip() for line in text.splitlines() if re.match(r"\s*20\d\d-\d\d-01\s+100\.0 %", line)]
+    assert len(cohorts) >= 6

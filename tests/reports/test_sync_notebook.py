@@ -35,6 +35,9 @@ def test_sync_notebook_copies_the_account(store_url: str, tmp_path: Path, monkey
     with source.connect() as conn:
         account_id = conn.execute(sa.select(accounts.c.id)).scalar_one()
     settings = Settings(workspace=tmp_path / "workspace", database_url=store_url)
+    target = create_store_engine(settings.database_url)
+    init_store(target)  # `analytics init` (or the runner) creates the store: the notebook only opens it
+    target.dispose()
     with serve_in_thread(FakeWhop(source, api_key="sync-notebook-key").app) as api:
         # the key reaches the kernel through the environment only, never as a parameter
         monkeypatch.setenv("WHOP_API_BASE_URL", f"{api.url}/api/v1")

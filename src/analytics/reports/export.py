@@ -38,17 +38,7 @@ __all__ = [
 _TEMPLATES = Path(__file__).with_name("templates")
 _ANCHOR = re.compile(r'<a class="anchor-link"[^>]*>.*?</a>')
 _HIDDEN_TAGS = {"parameters", "injected-parameters", "remove-cell", "papermill-error-cell-tag"}
-_PDF_CSS = """
-@page { size: a4 portrait; margin: 1.6cm; }
-body { font-family: Helvetica; font-size: 10pt; color: #1f2933; }
-h1 { font-size: 18pt; margin-bottom: 2pt; } h2 { font-size: 13pt; margin-top: 14pt; } h4 { font-size: 10pt; }
-table { margin: 4pt 0 8pt 0; }
-th { background-color: #f0f2f5; font-weight: bold; }
-th, td { border-bottom: 0.5pt solid #d0d5dc; padding: 2pt 4pt; text-align: right; font-size: 8.5pt; }
-td:first-child, th:first-child { text-align: left; }
-li { margin-bottom: 2pt; }
-.muted { color: #616e7c; font-size: 8pt; }
-"""
+_PDF_CSS = (_TEMPLATES / "report_pdf.css").read_text(encoding="utf-8")  # the print layout of the PDF
 
 
 def read_notebook(path: Path) -> nbformat.NotebookNode:

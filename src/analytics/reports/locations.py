@@ -2,7 +2,8 @@
 
 They live in the project checkout (``notebooks/``, ``params/``, ``dashboards/``), not inside the installed
 package. The root is, in order: the ``root`` argument, ``$ANALYTICS_PROJECT_DIR``, the checkout this package
-was imported from (an editable install), or the current directory.
+was imported from (an editable install), the nearest folder holding ``notebooks/`` and ``params/`` among the
+current folder and its parents, or the current folder.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ def project_paths(root: Path | None = None) -> ProjectPaths:
     if explicit:
         return ProjectPaths(Path(explicit).expanduser().resolve())
     checkout = Path(__file__).resolve().parents[3]  # src/analytics/reports/locations.py -> checkout root
-    if (checkout / "notebooks").is_dir() and (checkout / "params").is_dir():
-        return ProjectPaths(checkout)
-    return ProjectPaths(Path.cwd().resolve())
+    here = Path.cwd().resolve()
+    for folder in (checkout, here, *here.parents):
+        if (folder / "notebooks").is_dir() and (folder / "params").is_dir():
+            return ProjectPaths(folder)
+    return ProjectPaths(here)
