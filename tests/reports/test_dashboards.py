@@ -34,11 +34,11 @@ from dashboard_browser import (
 from analytics.auth import make_dashboard_token
 from analytics.clock import fixed_clock
 from analytics.dashboards.server import DashboardServer, dashboard_links, start_dashboards
+from analytics.formatting import format_value
 from analytics.metrics import MetricRequest, get, rows_behind
 from analytics.settings import Secret
 from analytics.snapshots import write_snapshots
 from analytics.snapshots.page_data import store_page_data
-from analytics.widgets.format import format_value
 from conftest import DemoWorkspace
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

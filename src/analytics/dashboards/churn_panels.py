@@ -16,11 +16,10 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from analytics.dashboards import drills
-from analytics.kpis import Filters, NotAvailable
+from analytics.kpis import Filters, Kpi, NotAvailable
 from analytics.models.churn import charts
 from analytics.models.churn.predictions import at_risk_members, current_model_card, latest_scores
 from analytics.store.results import missing_message, read_result
-from analytics.widgets.kpi import Kpi
 from analytics.widgets.panels import ChartPanel, KpiPanel, TablePanel
 
 if TYPE_CHECKING:

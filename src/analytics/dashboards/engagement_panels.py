@@ -15,9 +15,8 @@ import pandas as pd
 from analytics import charts
 from analytics.dashboards import drills
 from analytics.dashboards.data import snapshot_period
-from analytics.kpis import Filters, NotAvailable, kpi_window
+from analytics.kpis import Filters, Kpi, NotAvailable, kpi_window
 from analytics.widgets.drill import Drill, DrillRows
-from analytics.widgets.kpi import Kpi
 from analytics.widgets.panels import ChartPanel, KpiPanel, TablePanel
 
 if TYPE_CHECKING:

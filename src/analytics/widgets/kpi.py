@@ -4,78 +4,41 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Literal
 
 import ipywidgets as widgets
 
-from analytics.widgets.format import change_ratio, format_change, format_value
+from analytics.formatting import format_value
+from analytics.kpis import Kpi
 
-__all__ = ["Kpi", "KpiCard", "KpiRow"]
+__all__ = ["KpiCard", "KpiRow", "kpi_card_html"]
 
 
-@dataclass(frozen=True)
-class Kpi:
-    """One key figure for a period and the same figure for the period before.
+def kpi_card_html(kpi: Kpi, sparkline_svg: str = "", *, definition: str | None = None) -> str:
+    """A KPI card's HTML; ``data-*`` attributes carry the raw values so tests can compare exactly.
 
-    ``better`` says which direction is good news (churn going ``down`` is green).
+    Without a previous value (no earlier period, or none comparable) the card says so instead of a change.
     """
-
-    name: str
-    label: str
-    value: Any
-    previous: Any = None
-    unit: str = "count"
-    currency: str = "usd"
-    better: Literal["up", "down"] = "up"
-    compare: bool = True
-    """False for a figure that has no earlier value by nature (a model's backtest score): no change line."""
-
-    @property
-    def text(self) -> str:
-        """The value as shown (see :func:`~analytics.widgets.format.format_value`)."""
-        return format_value(self.value, self.unit, self.currency)
-
-    @property
-    def change_text(self) -> str:
-        """The change versus the previous period as shown."""
-        return format_change(self.value, self.previous, self.unit)
-
-    @property
-    def direction(self) -> Literal["up", "down", "flat"]:
-        ratio = change_ratio(self.value, self.previous)
-        if self.unit in ("percent", "percent_points") and self.value is not None and self.previous is not None:
-            ratio = float(self.value) - float(self.previous)
-        if ratio is None or abs(ratio) < 1e-12:
-            return "flat"
-        return "up" if ratio > 0 else "down"
-
-    def to_html(self, sparkline_svg: str = "", *, definition: str | None = None) -> str:
-        """The card's HTML; ``data-*`` attributes carry the raw values so tests can compare exactly.
-
-        Without a previous value (no earlier period, or none comparable) the card says so instead of a change.
-        """
-        direction = self.direction
-        good = "flat" if direction == "flat" else ("up" if (direction == self.better) else "down")
-        arrow = {"up": "▲", "down": "▼", "flat": "■"}[direction]
-        if not self.compare:
-            change = ""
-        elif self.previous is None:
-            change = '<div class="change flat">no earlier period to compare</div>'
-        else:
-            previous = format_value(self.previous, self.unit, self.currency)
-            change = (
-                f'<div class="change {good}">{arrow} {html.escape(self.change_text)}'
-                f' <span class="previous">vs {html.escape(previous)} previous period</span></div>'
-            )
-        return (
-            f'<div class="analytics-kpi" data-kpi="{html.escape(self.name)}" data-state="ready"'
-            f' data-value="{html.escape(str(self.value))}"'
-            f' data-previous="{html.escape(str(self.previous))}" data-unit="{html.escape(self.unit)}">'
-            f'<div class="label">{html.escape(self.label)}{_info(definition)}</div>'
-            f'<div class="value">{html.escape(self.text)}</div>'
-            f"{change}{sparkline_svg}</div>"
+    direction = kpi.direction
+    good = "flat" if direction == "flat" else ("up" if (direction == kpi.better) else "down")
+    arrow = {"up": "▲", "down": "▼", "flat": "■"}[direction]
+    if not kpi.compare:
+        change = ""
+    elif kpi.previous is None:
+        change = '<div class="change flat">no earlier period to compare</div>'
+    else:
+        previous = format_value(kpi.previous, kpi.unit, kpi.currency)
+        change = (
+            f'<div class="change {good}">{arrow} {html.escape(kpi.change_text)}'
+            f' <span class="previous">vs {html.escape(previous)} previous period</span></div>'
         )
+    return (
+        f'<div class="analytics-kpi" data-kpi="{html.escape(kpi.name)}" data-state="ready"'
+        f' data-value="{html.escape(str(kpi.value))}"'
+        f' data-previous="{html.escape(str(kpi.previous))}" data-unit="{html.escape(kpi.unit)}">'
+        f'<div class="label">{html.escape(kpi.label)}{_info(definition)}</div>'
+        f'<div class="value">{html.escape(kpi.text)}</div>'
+        f"{change}{sparkline_svg}</div>"
+    )
 
 
 def _info(definition: str | None) -> str:
@@ -124,7 +87,7 @@ class KpiCard(widgets.VBox):
         )
 
     def show(self, kpi: Kpi, sparkline_svg: str = "") -> None:
-        self.card.value = kpi.to_html(sparkline_svg, definition=self.definition)
+        self.card.value = kpi_card_html(kpi, sparkline_svg, definition=self.definition)
         self.button.disabled = False
 
     def unavailable(self, message: str) -> None:

@@ -23,10 +23,10 @@ import altair as alt
 import ipywidgets as widgets
 import pandas as pd
 
-from analytics.kpis import Filters, NotAvailable
+from analytics.kpis import Filters, Kpi, NotAvailable
 from analytics.widgets.chart import ChartView, info_icon
 from analytics.widgets.drill import Drill, DrillArea
-from analytics.widgets.kpi import Kpi, KpiCard, KpiRow
+from analytics.widgets.kpi import KpiCard, KpiRow
 from analytics.widgets.table import DownloadLink, csv_filename, html_table
 
 __all__ = ["PICK", "ChartPanel", "KpiPanel", "NotAvailable", "Panel", "Show", "TablePanel", "page_chart"]

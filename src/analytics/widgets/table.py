@@ -15,7 +15,7 @@ from collections.abc import Mapping
 import ipywidgets as widgets
 import pandas as pd
 
-from analytics.widgets.format import format_value
+from analytics.formatting import format_value
 
 __all__ = ["DownloadLink", "csv_filename", "html_table", "infer_units"]
 
