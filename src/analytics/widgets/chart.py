@@ -23,7 +23,7 @@ def info_icon(definition: str | None) -> str:
     if not definition:
         return ""
     text = html.escape(definition, quote=True)
-    return f' <span class="analytics-info" title="{text}" data-definition="{text}">ⓘ</span>'
+    return f' <span class="analytics-info" title="{text}" data-definition="{text}">i</span>'
 
 
 class ChartView(widgets.VBox):

@@ -26,6 +26,11 @@ __all__ = ["Drill", "DrillArea", "DrillRows"]
 
 _SHOWN = itertools.count(1)
 
+HIDDEN_COLUMNS = frozenset(
+    {"member_id", "plan_id", "product_id", "membership_id", "model_id", "lesson_id", "previous_lesson_id"}
+)
+"""Identifiers a creator does not read (the rows carry names and titles beside them); the CSV keeps them."""
+
 log = logging.getLogger("analytics.dashboards")
 
 
@@ -133,8 +138,9 @@ class DrillArea(widgets.VBox):
         count = len(rows)
         shown = min(count, self.max_rows)
         more = f" · first {shown} shown, download the CSV for all" if count > shown else ""
+        shown_columns = {c: str(c).replace("_", " ") for c in rows.columns if c not in HIDDEN_COLUMNS}
         table = (
-            html_table(rows, units=infer_units(rows), currency=currency, max_rows=self.max_rows)
+            html_table(rows, units=infer_units(rows), currency=currency, max_rows=self.max_rows, columns=shown_columns)
             if count
             else "<div class='analytics-state'>No rows.</div>"
         )

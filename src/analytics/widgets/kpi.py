@@ -45,7 +45,7 @@ def _info(definition: str | None) -> str:
     if not definition:
         return ""
     text = html.escape(definition, quote=True)
-    return f' <span class="analytics-info" title="{text}" data-definition="{text}">ⓘ</span>'
+    return f' <span class="analytics-info" title="{text}" data-definition="{text}">i</span>'
 
 
 class KpiCard(widgets.VBox):

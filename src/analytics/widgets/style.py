@@ -28,7 +28,9 @@ STYLESHEET = """
 .analytics-chart-canvas .vega-embed { width: 100%; }
 .analytics-panel-head { font-size: 14px; margin: 0 0 4px 2px; }
 .analytics-hint { color: #9aa5b1; font-size: 12px; margin-left: 8px; font-weight: normal; }
-.analytics-info { color: #3b6fb6; cursor: help; font-size: 12px; }
+.analytics-info { display: inline-block; width: 14px; height: 14px; line-height: 14px; border-radius: 7px;
+  background: #e8eef7; color: #3b6fb6; cursor: help; font: italic bold 11px Georgia, serif; text-align: center;
+  text-transform: none; margin-left: 4px; vertical-align: middle; }
 .analytics-note { color: #8a5a00; background: #fff8e6; border-radius: 4px; padding: 4px 8px; font-size: 12px;
   margin-top: 4px; }
 .analytics-skeleton { background: linear-gradient(90deg, #f3f4f6 25%, #e9ecef 37%, #f3f4f6 63%);
