@@ -241,9 +241,10 @@ def revenue_forecast(
     scale = 10 ** CURRENCY_EXPONENTS.get(cur, 2)
     for col in ("existing_minor", "new_minor", "low_minor", "high_minor", "expected_minor"):
         months[col.replace("_minor", "")] = months[col] / scale
+    ends = months["end"] if "end" in months else [None] * len(months)
     months["label"] = [
-        "Now (MRR)" if m == 0 else f"Month {m} (to {pd.Timestamp(end):%d %b})"
-        for m, end in zip(months["month"], months["end"], strict=True)
+        "Now (MRR)" if m == 0 else (f"Month {m} (to {pd.Timestamp(end):%d %b})" if end is not None else f"Month {m}")
+        for m, end in zip(months["month"], ends, strict=True)
     ]
     months = months[["label", "existing", "new", "low", "high", "expected"]]
     parts = months.melt(id_vars=["label"], value_vars=["existing", "new"], var_name="source", value_name="revenue")
