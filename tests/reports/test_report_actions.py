@@ -196,13 +196,14 @@ def test_this_weeks_actions_follow_the_metrics(scored_week: tuple[DemoWorkspace,
 def test_segments_add_up_and_idle_has_its_own_base(scored_week: tuple[DemoWorkspace, BusinessReport]) -> None:
     _, report = scored_week
     segments = report.tables["engagement_segments"]
-    # high 1 + medium 16 + low 143 = all 160 members the score covers; idle (115) is not one of them
+    # high 1 + medium 15 + low 54 = the 70 current members (of the 160 who ever joined: members with access on
+    # 29 June); idle (26 of them, no activity in the week before) is not one of the segments
     assert segments[["segment", "members"]].to_dict("list") == {
         "segment": ["high", "medium", "low"],
-        "members": [1, 16, 143],
+        "members": [1, 15, 54],
     }
     idle = report.tables["engagement_idle"].iloc[0]
-    assert (idle["members"], idle["base"], idle["share_pct"]) == (115, 160, 71.88)
+    assert (idle["members"], idle["base"], idle["share_pct"]) == (26, 70, 37.14)
 
 
 def test_without_scores_the_report_says_which_commands_produce_them(demo_workspace: DemoWorkspace) -> None:

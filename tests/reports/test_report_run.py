@@ -214,9 +214,9 @@ def test_the_report_says_what_to_do(weekly: WeeklyRun) -> None:
     html = (weekly.result.run_dir / "report" / "business_report.html").read_text()
     for text in ("This week&#x27;s actions", "Members at risk", "Re-engage 2 paying members at risk"):
         assert text in html or text.replace("&#x27;", "'") in html, text
-    # segments of all 160 members add up to 100.0 %; idle is told apart with its own base
+    # segments of the 70 current members add up to 100.0 %; idle is told apart with its own base
     assert "Total</td>" in html and "100.0\u00a0%" in html
-    assert "Idle, a separate count that overlaps the segments: 115 of the same 160 members (71.9 %)" in html
+    assert "Idle, a separate count that overlaps the segments: 26 of the same 70 members (37.1 %)" in html
 
 
 def test_pdf_tables_keep_numbers_on_one_line(weekly: WeeklyRun) -> None:
