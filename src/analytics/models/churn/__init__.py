@@ -14,6 +14,11 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+# ``feature_catalog`` names both a submodule and the function it holds: once any code imports the submodule,
+# Python sets the package attribute to the module, and ``__getattr__`` would never be asked. Bind the function
+# eagerly (the module is light: pandas and dataclasses).
+from analytics.models.churn.feature_catalog import feature_catalog
+
 __all__ = [
     "DEFAULT_HORIZON_DAYS",
     "ESTIMATORS",
@@ -98,7 +103,6 @@ _HOMES = {
     "daily_churn_step": "analytics.models.churn.scoring",
     "engagement_features": "analytics.models.churn.features",
     "evaluate": "analytics.models.churn.backtest",
-    "feature_catalog": "analytics.models.churn.feature_catalog",
     "feature_docs_markdown": "analytics.models.churn.feature_catalog",
     "latest_scores": "analytics.models.churn.predictions",
     "list_models": "analytics.models.churn.registry",
