@@ -13,6 +13,7 @@ Subpackages follow the data flow: ``sources`` → ``store`` → ``metrics`` → 
 from __future__ import annotations
 
 import importlib
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,11 @@ from analytics.settings import STORE_FILE, WORKSPACE_DIR, Settings, load_setting
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
+
+# jsonschema (under altair) imports rfc3987_syntax, when installed, only to check the "iri" string format, which
+# nothing in the workbook validates; that module builds an Earley parser when imported, 1–4 s of every kernel
+# and command that draws a chart. Marking it absent makes jsonschema skip that one format check.
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
 __all__ = ["AnalyticsError", "Settings", "__version__", "connect", "load_settings"]
 

@@ -20,6 +20,7 @@ __all__ = [
     "PALETTE",
     "bar",
     "cohort_heatmap",
+    "human",
     "kpi_trend",
     "lesson_dropoff",
     "lifecycle_bars",
@@ -47,6 +48,22 @@ WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 MOVEMENT_ORDER = ["new", "expansion", "reactivation", "contraction", "churn", "fx"]
 _NEGATIVE_MOVEMENTS = {"contraction", "churn", "churned"}
 _STEP_LABELS = {"fx": "FX", "new": "New", "expansion": "Expansion", "reactivation": "Reactivation"}
+
+
+_HUMAN = {
+    "past_due": "Past due",
+    "fx": "FX",
+    "ltv": "LTV",
+    "mrr": "MRR",
+    "arr": "ARR",
+    "arpa": "ARPA",
+}
+
+
+def human(value: object) -> str:
+    """A stored code as people read it: ``past_due`` → ``Past due``, ``high`` → ``High``."""
+    text = str(value)
+    return _HUMAN.get(text, text.replace("_", " ").capitalize())
 
 
 def _money_format(currency: str) -> str:
@@ -88,21 +105,28 @@ def line(
     y_format: str = ",.0f",
     color: str | None = None,
     complete: str | None = None,
+    period_title: str = "Period starting",
     width: int = WIDTH,
     height: int = HEIGHT,
 ) -> alt.Chart:
-    """A time series line with points (``x`` temporal, ``y`` quantitative; ``color`` splits into series).
+    """A time series line with points (``x`` temporal, ``y`` quantitative; ``color`` splits into series); the
+    tooltip gives the period (``period_title``) and the value with its unit (``y_title``).
 
     ``complete`` names a boolean column that is False for periods still in progress (snapshots' ``complete``):
     those points are drawn hollow and their tooltip says "to date", so a half-finished week does not read as a drop.
     """
+    value_title = y_title if y_title is not None else y
     encoding: dict[str, Any] = {
         "x": alt.X(f"{x}:T", title=None, axis=_time_axis(frame[x])),
-        "y": alt.Y(f"{y}:Q", title=y_title if y_title is not None else y, axis=alt.Axis(format=y_format)),
-        "tooltip": [alt.Tooltip(f"{x}:T"), alt.Tooltip(f"{y}:Q", format=y_format)],
+        "y": alt.Y(f"{y}:Q", title=value_title, axis=alt.Axis(format=y_format)),
+        "tooltip": [
+            alt.Tooltip(f"{x}:T", title=period_title, format="%d %b %Y"),
+            alt.Tooltip(f"{y}:Q", title=value_title, format=y_format),
+        ],
     }
     if color:
         encoding["color"] = alt.Color(f"{color}:N", title=None)
+        encoding["tooltip"].insert(1, alt.Tooltip(f"{color}:N", title="Series"))
     if complete is None:
         mark = (
             alt.Chart(frame).mark_line(point=True)
@@ -146,15 +170,27 @@ def bar(
     value_format: str = ",.0f",
     sort: list[str] | None = None,
     horizontal: bool = True,
+    category_title: str = "",
     width: int = WIDTH,
     height: int = HEIGHT,
 ) -> alt.Chart:
-    """Bars of ``value`` by ``category`` with the value written at the end of each bar."""
+    """Bars of ``value`` by ``category`` with the value written at the end of each bar.
+
+    Categories are shown as people read them (``past_due`` → ``Past due``, see :func:`human`); the data keeps
+    the stored codes, so a click selection on ``category`` gives the code.
+    """
     cat = alt.Y if horizontal else alt.X
     val = alt.X if horizontal else alt.Y
-    cat_enc = cat(f"{category}:N", title=None, sort=sort if sort is not None else "-x" if horizontal else None)
-    val_enc = val(f"{value}:Q", title=value_title if value_title is not None else value)
-    base = alt.Chart(frame).encode(cat_enc, val_enc, tooltip=[f"{category}:N", alt.Tooltip(f"{value}:Q")])
+    data = frame.assign(_label=frame[category].map(human))
+    order = [human(v) for v in sort] if sort is not None else ("-x" if horizontal else None)
+    title = value_title if value_title is not None else value
+    cat_enc = cat("_label:N", title=None, sort=order)
+    val_enc = val(f"{value}:Q", title=title)
+    tooltip = [
+        alt.Tooltip("_label:N", title=category_title),
+        alt.Tooltip(f"{value}:Q", title=title, format=value_format),
+    ]
+    base = alt.Chart(data).encode(cat_enc, val_enc, tooltip=tooltip)
     bars = base.mark_bar(color=PALETTE["primary"])
     labels = base.mark_text(
         align="left" if horizontal else "center", dx=3 if horizontal else 0, dy=0 if horizontal else -6
@@ -252,10 +288,26 @@ def movements_waterfall(
                 ),
                 legend=None,
             ),
-            tooltip=["step:N", alt.Tooltip("amount:Q", format=fmt)],
+            tooltip=[
+                alt.Tooltip("step:N", title="Step"),
+                alt.Tooltip("amount:Q", title=f"MRR ({currency.upper()})", format=fmt),
+            ],
         )
     )
-    return _style(chart, title, width, height)
+    labels = (
+        alt.Chart(bars)
+        .mark_text(dy=-6, fontSize=11, color="#1f2933")
+        .encode(
+            x=alt.X("step:N", sort=list(bars["step"])),
+            y=alt.Y("high:Q"),
+            text=alt.Text("amount:Q", format=_money_short(currency)),
+        )
+    )
+    return _style(alt.layer(chart, labels), title, width, height)
+
+
+def _money_short(currency: str) -> str:
+    return "$,.3~s" if currency.lower() == "usd" else ",.3~s"
 
 
 def members_by_status(
@@ -278,19 +330,28 @@ def cohort_heatmap(
     height: int = 260,
 ) -> alt.Chart:
     """Cohort × periods-since-start heat map with the value printed in each cell."""
+    top = max(1.0, float(pd.to_numeric(frame[value], errors="coerce").max() or 0.0))
     base = alt.Chart(frame).encode(
         x=alt.X(f"{age}:O", title="Periods since start", axis=alt.Axis(labelAngle=0)),
         y=alt.Y(f"{cohort}:O", title="Cohort"),
     )
     cells = base.mark_rect().encode(
         color=alt.Color(
-            f"{value}:Q", title=value_title, scale=alt.Scale(scheme="blues"), legend=alt.Legend(format=value_format)
+            f"{value}:Q",
+            title=value_title,
+            scale=alt.Scale(scheme="blues", domain=[0, top]),
+            legend=alt.Legend(format=value_format),
         ),
-        tooltip=[f"{cohort}:O", f"{age}:O", alt.Tooltip(f"{value}:Q", format=value_format)],
+        tooltip=[
+            alt.Tooltip(f"{cohort}:O", title="Cohort"),
+            alt.Tooltip(f"{age}:O", title="Periods since start"),
+            alt.Tooltip(f"{value}:Q", title=value_title, format=value_format),
+        ],
     )
-    text = base.mark_text(fontSize=9).encode(
+    # White text on the darker half of the scale, dark text on the lighter half (readable on every cell).
+    text = base.mark_text(fontSize=10).encode(
         text=alt.Text(f"{value}:Q", format=value_format),
-        color=alt.condition(alt.datum[value] > 0.6, alt.value("white"), alt.value("#1f2933")),
+        color=alt.condition(alt.datum[value] > 0.5 * top, alt.value("white"), alt.value("#1f2933")),
     )
     return _style(alt.layer(cells, text), title, width, height)
 
@@ -325,7 +386,7 @@ def score_histogram(
         .encode(
             x=alt.X("band:N", sort=list(frame["band"]), title="Score", axis=alt.Axis(labelAngle=0)),
             y=alt.Y("members:Q", title="Members"),
-            tooltip=["band:N", "members:Q"],
+            tooltip=[alt.Tooltip("band:N", title="Score"), alt.Tooltip("members:Q", title="Members")],
         )
     )
     return _style(chart, title, width, height)
@@ -352,7 +413,11 @@ def weekday_hour_heatmap(
             x=alt.X(f"{hour}:O", title="Hour", axis=alt.Axis(labelAngle=0)),
             y=alt.Y(f"{weekday}:O", sort=WEEKDAYS, title=None),
             color=alt.Color(f"{events}:Q", title="Events", scale=alt.Scale(scheme="greens")),
-            tooltip=[f"{weekday}:O", f"{hour}:O", f"{events}:Q"],
+            tooltip=[
+                alt.Tooltip(f"{weekday}:O", title="Weekday"),
+                alt.Tooltip(f"{hour}:O", title="Hour (account time)"),
+                alt.Tooltip(f"{events}:Q", title="Events", format=",.0f"),
+            ],
         )
     )
     return _style(chart, title, width, height)
@@ -381,7 +446,11 @@ def lesson_dropoff(
             x=alt.X(f"{lesson}:N", sort=list(data[lesson]), title=None, axis=alt.Axis(labelAngle=-30, labelLimit=120)),
             y=alt.Y(f"{value}:Q", title=value.replace("_", " ").capitalize()),
             color=alt.condition(alt.datum.drop_off, alt.value(PALETTE["decrease"]), alt.value(PALETTE["primary"])),
-            tooltip=[f"{position}:Q", f"{lesson}:N", f"{value}:Q"],
+            tooltip=[
+                alt.Tooltip(f"{position}:Q", title="Lesson #"),
+                alt.Tooltip(f"{lesson}:N", title="Lesson"),
+                alt.Tooltip(f"{value}:Q", title=value.replace("_", " ").capitalize(), format=",.0f"),
+            ],
         )
     )
     return _style(chart, title, width, height)
@@ -405,7 +474,11 @@ def lifecycle_bars(
     """
     data = frame.copy()
     data["signed"] = data[count].where(data[group] != "dormant", -data[count])
-    tooltip: list[Any] = [f"{x}:T", f"{group}:N", f"{count}:Q"]
+    tooltip: list[Any] = [
+        alt.Tooltip(f"{x}:T", title="Period starting", format="%d %b %Y"),
+        alt.Tooltip(f"{group}:N", title="State"),
+        alt.Tooltip(f"{count}:Q", title="Members"),
+    ]
     extra: dict[str, Any] = {}
     heading: str | alt.TitleParams = title
     if complete is not None:

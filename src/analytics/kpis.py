@@ -17,15 +17,15 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from analytics.errors import MetricError
+from analytics.formatting import change_ratio, format_change, format_value
 from analytics.store.schema import accounts
-from analytics.widgets.kpi import Kpi
 
 __all__ = [
     "KPI_METRICS",
@@ -33,12 +33,50 @@ __all__ = [
     "AccountMetrics",
     "FilterNotSupported",
     "Filters",
+    "Kpi",
     "KpiWindow",
     "NotAvailable",
     "kpi_values",
     "kpi_window",
     "minor_scale",
 ]
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """One key figure for a period and the same figure for the period before.
+
+    ``better`` says which direction is good news (churn going ``down`` is green).
+    """
+
+    name: str
+    label: str
+    value: Any
+    previous: Any = None
+    unit: str = "count"
+    currency: str = "usd"
+    better: Literal["up", "down"] = "up"
+    compare: bool = True
+    """False for a figure that has no earlier value by nature (a model's backtest score): no change line."""
+
+    @property
+    def text(self) -> str:
+        """The value as shown (see :func:`~analytics.formatting.format_value`)."""
+        return format_value(self.value, self.unit, self.currency)
+
+    @property
+    def change_text(self) -> str:
+        """The change versus the previous period as shown."""
+        return format_change(self.value, self.previous, self.unit)
+
+    @property
+    def direction(self) -> Literal["up", "down", "flat"]:
+        ratio = change_ratio(self.value, self.previous)
+        if self.unit in ("percent", "percent_points") and self.value is not None and self.previous is not None:
+            ratio = float(self.value) - float(self.previous)
+        if ratio is None or abs(ratio) < 1e-12:
+            return "flat"
+        return "up" if ratio > 0 else "down"
 
 
 @dataclass(frozen=True)
@@ -247,7 +285,7 @@ KPI_METRICS: dict[str, tuple[str, str, str, str, str]] = {
     "cash_revenue": ("Net cash revenue", "cash_revenue", "net_minor", "money_minor", "up"),
     "refunds": ("Refunds", "refunds", "refunds_minor", "money_minor", "down"),
     "failed_payments": ("Failed payments", "failed_payments", "failed", "count", "down"),
-    "active_members": ("Active members", "active_members", "active_members", "count", "up"),
+    "active_members": ("Engagement-active members", "active_members", "active_members", "count", "up"),
 }
 
 

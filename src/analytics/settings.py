@@ -85,6 +85,21 @@ class Settings:
         ``WHATSAPP_APP_SECRET``); ``None`` when unset.
     whop_api_base_url:
         Base URL of the Whop API v1 (``WHOP_API_BASE_URL``).
+    dashboard_pool_size:
+        Pre-heated kernels kept waiting per dashboard (``ANALYTICS_DASHBOARD_POOL_SIZE``, default 1).
+    dashboard_max_kernels:
+        Viewer kernels the dashboard server runs at once (``ANALYTICS_DASHBOARD_MAX_KERNELS``); more viewers get a
+        "busy, retry in a moment" page. ``0`` (the default) sizes it to the machine: one kernel per 400 MB of
+        available memory after the pools, between 2 and 32.
+    dashboard_grace_seconds:
+        A viewer kernel with no browser connected for this long is shut down (``ANALYTICS_DASHBOARD_GRACE_SECONDS``,
+        default 30).
+    dashboard_idle_seconds:
+        A viewer kernel with a browser connected but no activity for this long is shut down
+        (``ANALYTICS_DASHBOARD_IDLE_SECONDS``, default 1800).
+    dashboard_render_seconds:
+        A viewer kernel busy without a pause for this long is shut down (``ANALYTICS_DASHBOARD_RENDER_SECONDS``,
+        default 120): a page that hangs never holds a kernel for ever.
     webhook_max_body_bytes:
         Largest request body the webhook receiver reads (``ANALYTICS_WEBHOOK_MAX_BODY_BYTES``, default 1 MiB;
         Whop and WhatsApp deliveries are a few KB). A larger body is refused with 413 before it is read.
@@ -116,6 +131,11 @@ class Settings:
     reporting_currency: str = "usd"
     sync_max_concurrency: int = 4
     sync_requests_per_second: float = 20.0
+    dashboard_pool_size: int = 1
+    dashboard_max_kernels: int = 0
+    dashboard_grace_seconds: float = 30.0
+    dashboard_idle_seconds: float = 1800.0
+    dashboard_render_seconds: float = 120.0
     webhook_max_body_bytes: int = DEFAULT_WEBHOOK_MAX_BODY_BYTES
     sync_max_retry_after: float = 600.0
     sync_time_budget: float = 14400.0
@@ -183,12 +203,27 @@ _ENV_NAMES = {
     "reporting_currency": "ANALYTICS_REPORTING_CURRENCY",
     "sync_max_concurrency": "ANALYTICS_SYNC_MAX_CONCURRENCY",
     "sync_requests_per_second": "ANALYTICS_SYNC_REQUESTS_PER_SECOND",
+    "dashboard_pool_size": "ANALYTICS_DASHBOARD_POOL_SIZE",
+    "dashboard_max_kernels": "ANALYTICS_DASHBOARD_MAX_KERNELS",
+    "dashboard_grace_seconds": "ANALYTICS_DASHBOARD_GRACE_SECONDS",
+    "dashboard_idle_seconds": "ANALYTICS_DASHBOARD_IDLE_SECONDS",
+    "dashboard_render_seconds": "ANALYTICS_DASHBOARD_RENDER_SECONDS",
     "webhook_max_body_bytes": "ANALYTICS_WEBHOOK_MAX_BODY_BYTES",
     "sync_max_retry_after": "ANALYTICS_SYNC_MAX_RETRY_AFTER",
     "sync_time_budget": "ANALYTICS_SYNC_TIME_BUDGET",
     "job_heartbeat_timeout": "ANALYTICS_JOB_HEARTBEAT_TIMEOUT",
 }
-_SECONDS_AND_RATES = {"sync_requests_per_second", "sync_max_retry_after", "sync_time_budget", "job_heartbeat_timeout"}
+_INTEGERS = {"sync_max_concurrency", "dashboard_pool_size", "webhook_max_body_bytes"}
+_NON_NEGATIVE_INTEGERS = {"dashboard_max_kernels"}
+_FLOATS = {
+    "sync_requests_per_second",
+    "sync_max_retry_after",
+    "sync_time_budget",
+    "job_heartbeat_timeout",
+    "dashboard_grace_seconds",
+    "dashboard_idle_seconds",
+    "dashboard_render_seconds",
+}
 _SECRETS = {
     "whop_api_key",
     "whop_webhook_secret",
@@ -286,9 +321,11 @@ def load_settings(
             values[name] = Secret(str(raw))
         elif name == "workspace":
             values[name] = Path(str(raw)).expanduser()
-        elif name in ("sync_max_concurrency", "webhook_max_body_bytes"):
+        elif name in _INTEGERS:
             values[name] = _parse_number(var, raw, int)
-        elif name in _SECONDS_AND_RATES:
+        elif name in _NON_NEGATIVE_INTEGERS:
+            values[name] = _parse_number(var, raw, int, allow_zero=True)
+        elif name in _FLOATS:
             values[name] = _parse_number(var, raw, float)
         elif name == "reporting_currency":
             values[name] = str(raw).lower()
@@ -302,11 +339,11 @@ def load_settings(
     return Settings(**values)
 
 
-def _parse_number(var: str, raw: Any, kind: type[int] | type[float]) -> Any:
+def _parse_number(var: str, raw: Any, kind: type[int] | type[float], *, allow_zero: bool = False) -> Any:
     try:
         value = kind(raw)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{var}={raw!r} is not a number; set it to a positive {kind.__name__}.") from exc
-    if value <= 0:
-        raise ConfigError(f"{var}={raw!r} must be positive.")
+    if value < 0 or (value == 0 and not allow_zero):
+        raise ConfigError(f"{var}={raw!r} must be {'zero or positive' if allow_zero else 'positive'}.")
     return value

@@ -15,6 +15,7 @@ import pytest
 
 from analytics.auth import make_dashboard_token
 from analytics.dashboards.server import DashboardServer, dashboard_links, start_dashboards
+from analytics.metrics import MetricRequest, rows_behind
 from analytics.models.churn import latest_scores, register_model, score_members, train_churn_model
 from analytics.settings import Secret, Settings
 from analytics.snapshots.page_data import store_page_data
@@ -23,16 +24,19 @@ from churn.conftest import SYNTH_END
 from churn.synthetic import ACCOUNT
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reports"))  # the shared Chromium helpers
-from dashboard_browser import chromium, require_chromium, screenshot
+from dashboard_browser import (
+    chromium,
+    drill_rows_shown,
+    hover_text,
+    marks,
+    open_dashboard_page,
+    panel,
+    require_chromium,
+    screenshot,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 SECRET = "churn-dashboard-test-secret-0123456789"
-READY = """() => {
-  if (document.querySelector('[data-state=not-authorised]') !== null) return true;
-  const status = document.querySelector('.analytics-loading[data-state]');
-  return status !== null && status.dataset.state !== 'loading'
-    && document.querySelectorAll('.analytics-page [data-state=loading]').length === 0;
-}"""
 
 
 @pytest.fixture(scope="module")
@@ -52,20 +56,16 @@ def workspace(_synthetic_store: object, tmp_path_factory: pytest.TempPathFactory
     return settings
 
 
+def engine_for(settings: Settings) -> Any:
+    return create_store_engine(settings.database_url)
+
+
 @pytest.fixture(scope="module")
 def site(workspace: Settings) -> Iterator[DashboardServer]:
     require_chromium()
     environ = {k: v for k, v in os.environ.items() if not k.startswith("ANALYTICS_")}
     with start_dashboards(workspace, environ=environ) as server:
         yield server
-
-
-def open_page(browser: Any, url: str) -> Any:
-    page = browser.new_page(viewport={"width": 1300, "height": 3000})
-    page.goto(url, wait_until="load", timeout=180_000)
-    page.wait_for_selector(".analytics-header, [data-state=not-authorised]", timeout=180_000)
-    page.wait_for_function(READY, timeout=180_000)
-    return page
 
 
 @pytest.mark.parametrize("_synthetic_store", ["sqlite"], indirect=True)
@@ -76,18 +76,18 @@ def test_churn_dashboard_shows_the_stored_scores(site: DashboardServer, workspac
     engine.dispose()
     at_risk = int(scores["risk_level"].isin(["high", "critical"]).sum())
     with chromium() as browser:
-        page = open_page(browser, links["churn"])
+        page = open_dashboard_page(browser, links["churn"], height=3400)
         try:
             screenshot(page, "dashboard-churn")
             text = page.inner_text("body")
             assert "Not authorised" not in text and "Traceback" not in text and "There was an error" not in text
             assert page.locator(".analytics-page [data-state=error]").count() == 0, "a panel failed (server log)"
-            charts = page.locator(".analytics-chart[data-chart]")
-            assert charts.count() >= 5
-            for i in range(charts.count()):
-                chart = charts.nth(i)
-                assert chart.get_attribute("data-state") == "ready", chart.get_attribute("data-chart")
-                assert chart.locator("svg.marks").count() == 1, chart.get_attribute("data-chart")
+            heads = page.locator(".analytics-panel-head[data-chart]")
+            assert heads.count() == 6
+            for i in range(heads.count()):
+                chart = str(heads.nth(i).get_attribute("data-chart"))
+                assert heads.nth(i).get_attribute("data-state") == "ready", chart
+                assert panel(page, chart).locator("svg.marks").count() == 1, chart
             tables = page.locator(".analytics-table")
             assert page.locator(".analytics-table[data-state=ready]").count() == tables.count() == 2
             card = page.locator(".analytics-kpi[data-kpi=at_risk_members]")
@@ -95,12 +95,35 @@ def test_churn_dashboard_shows_the_stored_scores(site: DashboardServer, workspac
             riskiest = scores.iloc[0]
             assert riskiest["factors"][0]["text"] in text  # the riskiest member's first factor, in words
             assert f"Scores as of {SYNTH_END}" in text
+            assert "Month 1" in hover_text(page, "revenue_forecast", 0) or "Now (MRR)" in hover_text(
+                page, "revenue_forecast", 0
+            )
+            # the riskiest member: hover says why, a click shows their score, payments and activity
+            tip = hover_text(page, "members_at_risk", 0)
+            assert str(riskiest["member"]) in tip and riskiest["factors"][0]["text"] in tip
+            shown, count = drill_rows_shown(page, lambda: marks(page, "members_at_risk").nth(0).click())
+            request = MetricRequest.build(ACCOUNT, SYNTH_END, SYNTH_END, "day")
+            risk = rows_behind("member_churn_risk", engine_for(workspace), request, member_id=riskiest["member_id"])
+            assert count == len(risk) and riskiest["factors"][0]["text"] in shown
+            page.locator(".analytics-drill-section", has_text="Payments, last 90 days").wait_for(timeout=30_000)
+            page.locator(".analytics-drill-section", has_text="Activity, last 90 days").wait_for(timeout=30_000)
+            level = str(scores["risk_level"].value_counts().idxmax())  # the tallest bar
+            bar = (
+                marks(page, "risk_distribution")
+                .filter(has_text="")
+                .and_(page.locator(f"[aria-label*='risk_level: {level};']"))
+            )
+            shown, count = drill_rows_shown(page, lambda: bar.first.click())
+            assert count == int((scores["risk_level"] == level).sum()) and f"Members at {level} risk" in shown
+            screenshot(page, "dashboard-churn-drill")
         finally:
             page.close()
 
         forged = make_dashboard_token(Secret("somebody-elses-secret-key-123"), ACCOUNT, timedelta(days=1))
-        page = open_page(browser, f"{site.url}/voila/render/churn.ipynb?token={quote(forged)}")
+        page = browser.new_page()
         try:
+            reply = page.goto(f"{site.url}/voila/render/churn.ipynb?token={quote(forged)}", timeout=60_000)
+            assert reply is not None and reply.status == 403
             text = page.inner_text("body")
             assert "Not authorised" in text and ACCOUNT not in text
             assert page.locator("svg.marks").count() == 0 and page.locator(".analytics-kpi").count() == 0

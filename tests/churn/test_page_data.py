@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import papermill as pm
 import pytest
 import sqlalchemy as sa
@@ -204,7 +205,7 @@ def test_an_account_that_cannot_be_projected_stores_why(engine: Engine) -> None:
     try:
         panel = churn_panels.revenue_forecast_chart(dashboard)
         panel.update(Filters(date(2024, 1, 1), LAST_DAY))
-        assert panel.view.state == "empty" and "has no paying members before 2024-04-01" in panel.view.value
+        assert panel.view.state == "empty" and "has no paying members before 2024-04-01" in panel.view.message.value
     finally:
         dashboard.engine.dispose()
 
@@ -233,7 +234,7 @@ def test_pages_only_read_and_say_which_command_fills_them(tiny: Engine, monkeypa
         for panel in panels.values():  # nothing stored yet: the empty state names the command
             panel.update(month)
             assert panel.view.state == "empty"
-            assert f"run `analytics precompute --account {ACCOUNT}`" in panel.view.value
+            assert f"run `analytics precompute --account {ACCOUNT}`" in panel.view.message.value
 
         monkeypatch.undo()
         store_page_data(tiny, ACCOUNT, as_of=AS_OF, parameters=FAST)
@@ -248,12 +249,13 @@ def test_pages_only_read_and_say_which_command_fills_them(tiny: Engine, monkeypa
         assert_frame_equal(panels["retention_projection"].data, curve.frame)
         assert_frame_equal(panels["revenue_forecast"].data, forecast.frame)
         assert panels["revenue_forecast"].data.attrs["notes"] == forecast.notes
-        heat = panels["cohorts"].data
-        assert heat[heat["cohort"] == "2024-01"]["retention"].round(4).tolist() == [1.0, 0.8182, 0.2727]
+        heat = panels["cohorts"].data  # the stored cohort table itself (what the panel's CSV holds)
+        january = heat[pd.to_datetime(heat["cohort"]).dt.strftime("%Y-%m") == "2024-01"]
+        assert (january["net_mrr_retention_pct"] / 100).round(4).tolist() == [1.0, 0.8182, 0.2727]
 
         filtered = revenue_panels.cohort_chart(dashboard)
         filtered.update(Filters(date(2024, 1, 1), LAST_DAY, "month", product_id="prod_1"))
-        assert filtered.view.state == "empty" and "choose all products and plans" in filtered.view.value
+        assert filtered.view.state == "empty" and "choose all products and plans" in filtered.view.message.value
     finally:
         dashboard.engine.dispose()
 

@@ -8,20 +8,24 @@ import pandas as pd
 import pytest
 
 from analytics import charts
+from analytics.formatting import format_change, format_value
+from analytics.kpis import Kpi
 from analytics.widgets import (
     ChartPanel,
     ChartView,
     Controls,
     DashboardFrame,
     Filters,
-    Kpi,
     KpiPanel,
     PlanOption,
     ProductOption,
-    format_change,
-    format_value,
     not_authorised_page,
 )
+from analytics.widgets.controls import range_problem
+from analytics.widgets.drill import Drill, DrillArea, DrillRows
+from analytics.widgets.kpi import kpi_card_html
+from analytics.widgets.panels import page_chart
+from analytics.widgets.table import DownloadLink, html_table
 
 
 @pytest.mark.parametrize(
@@ -54,7 +58,7 @@ def test_format_change_is_relative_for_amounts_and_points_for_rates() -> None:
 
 def test_kpi_card_says_good_news_in_green_even_when_the_number_falls() -> None:
     churn = Kpi("churn_rate", "Churn", 0.03, 0.05, "percent", better="down")
-    html = churn.to_html()
+    html = kpi_card_html(churn)
     assert 'data-kpi="churn_rate"' in html and 'data-value="0.03"' in html
     assert 'class="change up"' in html and "▼" in html and "-2.0 pts" in html
 
@@ -95,12 +99,94 @@ def test_charts_render_to_svg_and_png_without_a_browser() -> None:
 
 
 def test_chart_view_states() -> None:
-    view = ChartView("mrr", "MRR")
-    assert 'data-state="loading"' in view.value
+    view = ChartView("mrr", "MRR", definition="Monthly recurring revenue")
+    assert 'data-state="loading"' in view.head.value and "Loading" in view.message.value
+    assert 'title="Monthly recurring revenue"' in view.head.value
     view.empty()
-    assert 'data-state="empty"' in view.value and "No data" in view.value
-    view.error()
-    assert 'data-state="error"' in view.value and "Traceback" not in view.value
+    assert 'data-state="empty"' in view.head.value and "No data" in view.message.value
+    view.error("could not be loaded (reference abc123 in the server log)")
+    assert 'data-state="error"' in view.head.value and "abc123" in view.message.value
+    frame = pd.DataFrame({"date": pd.date_range("2025-01-01", periods=3, freq="MS"), "mrr": [1.0, 2.0, 3.0]})
+    widget = view.show(page_chart(charts.mrr_line(frame)), notes=["The fit is at the edge of its range."])
+    assert 'data-state="ready"' in view.head.value and "edge of its range" in view.notes.value
+    assert widget.spec["width"] == "container" and widget.spec["title"] == ""  # the panel's heading is the title
+
+
+def test_a_drillable_chart_carries_a_click_selection_on_its_fields() -> None:
+    frame = pd.DataFrame({"status": ["active", "past_due"], "memberships": [5, 2]})
+    chart = page_chart(charts.bar(frame, category="status", value="memberships"), pick=("status",))
+    spec = chart.to_dict()
+    assert spec["params"][0]["name"] == "pick" and spec["params"][0]["select"]["fields"] == ["status"]
+    labels = next(iter(spec["datasets"].values()))
+    assert [(r["status"], r["_label"]) for r in labels] == [("active", "Active"), ("past_due", "Past due")]
+
+
+def test_clicks_show_the_rows_behind_and_the_csv_is_the_frame() -> None:
+    rows = pd.DataFrame({"member": ["=HYPERLINK(1)", "Bo"], "mrr_minor": [1250, -300], "currency": ["usd", "eur"]})
+    area = DrillArea()
+    area.run("MRR", lambda: DrillRows("Paying subscriptions", rows), ("mrr", "2025-06-30"))
+    assert area.state == "ready" and "data-rows='2'" in area.body.value
+    assert "$12.50" in area.body.value and "-€3.00" in area.body.value  # each row in its own currency
+    link = area.download.link.value
+    assert 'download="mrr-2025-06-30.csv"' in link and "data:text/csv" in link
+    import base64
+
+    text = base64.b64decode(link.split("base64,")[1].split('"')[0]).decode()
+    assert text.splitlines()[1].startswith("'=HYPERLINK(1)") and ",-300," in text  # neutralised, numbers kept
+
+    def fails() -> DrillRows:
+        raise RuntimeError("secret detail")
+
+    area.run("MRR", fails, ("mrr",))
+    assert area.state == "error" and "secret detail" not in area.body.value and "reference" in area.body.value
+
+
+def test_a_large_csv_is_made_on_request() -> None:
+    big = pd.DataFrame({"n": range(300_000)})
+    link = DownloadLink()
+    link.set(big, "big.csv")
+    assert link.link.value == "" and link.prepare.layout.display is None and "300,000" in link.prepare.description
+    link.prepare.click()
+    assert 'download="big.csv"' in link.link.value
+
+
+def test_tables_align_numbers_right_and_text_left() -> None:
+    table = html_table(pd.DataFrame({"member": ["Ann"], "mrr_minor": [1250]}), units={"mrr_minor": "money_minor"})
+    assert '<td class="text">Ann</td>' in table and '<td class="num">$12.50</td>' in table
+
+
+def test_a_range_that_cannot_be_shown_is_refused_in_words() -> None:
+    today = date(2025, 6, 30)
+    assert range_problem(date(2025, 7, 2), date(2025, 6, 1), today) == (
+        "From (02 Jul 2025) is after To (01 Jun 2025): choose a From date on or before To."
+    )
+    assert "in the future" in str(range_problem(date(2025, 6, 1), date(2025, 8, 1), today))
+    assert range_problem(date(2025, 6, 1), date(2025, 6, 30), today) is None
+    controls = Controls(Filters(date(2025, 6, 1), date(2025, 6, 30)), today=today)
+    seen: list[Filters] = []
+    controls.on_change(seen.append)
+    controls.start.value = date(2025, 7, 15)
+    assert seen == [] and "is after To" in controls.problem.value
+    controls.start.value = date(2025, 6, 2)
+    assert seen[-1].start == date(2025, 6, 2) and controls.problem.value == ""
+
+
+def test_a_kpi_card_opens_its_rows_and_shows_its_definition() -> None:
+    rows = pd.DataFrame({"member": ["Ann", "Bo"]})
+    drill = Drill((), lambda _s, _f: DrillRows("New customers", rows))
+    panel = KpiPanel(
+        "kpis",
+        [("new_customers", "New customers")],
+        lambda f: [Kpi("new_customers", "New customers", 2, 1)],
+        drills={"new_customers": drill},
+        definitions={"new_customers": "Customers whose first payment was in the period."},
+    )
+    panel.drill_area = DrillArea()
+    panel.update(Filters(date(2025, 6, 1), date(2025, 6, 30)))
+    card = panel.cards[0]
+    assert 'title="Customers whose first payment was in the period."' in card.value
+    card.button.click()
+    assert "data-rows='2'" in panel.drill_area.body.value
 
 
 def test_controls_emit_filters_once_per_change_and_plans_follow_the_product() -> None:
@@ -135,7 +221,8 @@ def test_frame_isolates_a_failing_panel() -> None:
     frame = DashboardFrame("Overview", "Test", [[good], [bad, empty]])
     frame.refresh(Filters(date(2025, 1, 1), date(2025, 1, 31)))
     assert 'data-value="12"' in good.cards[0].value
-    assert bad.view.state == "error" and "boom" not in bad.view.value
+    assert bad.view.state == "error" and "boom" not in bad.view.message.value
+    assert "reference" in bad.view.message.value  # a short reference to the server log, no traceback
     assert empty.view.state == "empty"
     assert "1 panel(s) could not be loaded" in frame.status.value
 

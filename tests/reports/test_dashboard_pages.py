@@ -50,7 +50,7 @@ def test_an_account_without_revenue_shows_empty_revenue_panels(
     page = overview(Dashboard(workspace_settings, CLAIMS))
     assert isinstance(page, DashboardFrame)
     states = {panel.name: getattr(panel, "view", None) for panel in page.panels}
-    assert states["mrr"].state == "empty" and "No subscription revenue" in states["mrr"].value
+    assert states["mrr"].state == "empty" and "No subscription revenue" in states["mrr"].message.value
     assert states["movements"].state == "empty"
     assert states["members_by_status"].state == "empty"
     kpis = page.panels[0].kpis  # type: ignore[attr-defined]

@@ -1,9 +1,8 @@
-"""`analytics dashboards --preheat` over a PostgreSQL store: a pre-heated kernel serves the overview dashboard.
+"""The dashboard server over a PostgreSQL store: a pre-heated kernel (the default) serves the overview dashboard.
 
-One Voilà server in pre-heat mode (``python -m analytics.dashboards.server --preheat``, what the command runs) on
-a folder holding only the overview dashboard, so one kernel is kept ready; the store is the tiny demo business in
-a throw-away PostgreSQL schema. In this mode Voilà runs no prelaunch hook, so the notebook's own token check is
-the only gate: a forged link must still show no data.
+One server on a folder holding only the overview dashboard, so one kernel is kept ready; the store is the tiny
+demo business in a throw-away PostgreSQL schema. A forged link is refused by the gate before any kernel is used:
+the pre-heated kernel stays in the pool.
 """
 
 from __future__ import annotations
@@ -18,13 +17,13 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from dashboard_browser import chromium, require_chromium, screenshot
-from test_dashboards import assert_refused, expected_kpis, open_page
+from dashboard_browser import chromium, open_dashboard_page, panel, require_chromium, screenshot
+from test_dashboards import assert_refused, expected_kpis
 
 from analytics.auth import make_dashboard_token
 from analytics.dashboards.server import DashboardServer, dashboard_links, dashboards_dir, start_dashboards
+from analytics.formatting import format_value
 from analytics.settings import Secret
-from analytics.widgets.format import format_value
 from conftest import DemoWorkspace
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.postgres]
@@ -55,9 +54,7 @@ def site(demo_workspace_pg: DemoWorkspace, tmp_path_factory: pytest.TempPathFact
     shutil.copy(dashboards_dir() / "overview.ipynb", folder / "overview.ipynb")
     environ = {k: v for k, v in os.environ.items() if not k.startswith("ANALYTICS_")}
     log = Path(folder) / "voila.log"
-    with start_dashboards(
-        demo_workspace_pg.settings, directory=folder, environ=environ, preheat=True, log_path=log
-    ) as server:
+    with start_dashboards(demo_workspace_pg.settings, directory=folder, environ=environ, log_path=log) as server:
         yield server
 
 
@@ -72,16 +69,14 @@ def test_preheated_kernel_serves_the_postgresql_numbers(
 ) -> None:
     wait_for_pool(site, 1)
     link = dashboard_links(demo_workspace_pg.settings, demo_workspace_pg.account_id, site.url, names=("overview",))
-    page = open_page(browser, link["overview"])
+    page = open_dashboard_page(browser, link["overview"])
     try:
         screenshot(page, "dashboard-overview-preheated-postgresql")
         text = page.inner_text("body")
         assert "Not authorised" not in text and "Traceback" not in text
         assert page.locator(".analytics-page [data-state=error]").count() == 0, "a panel failed (see the server log)"
-        charts = page.locator(".analytics-chart[data-chart]")
-        assert charts.count() == 3
-        for i in range(charts.count()):
-            assert charts.nth(i).locator("svg.marks").count() == 1, charts.nth(i).get_attribute("data-chart")
+        for chart in ("mrr", "movements", "members_by_status"):
+            assert panel(page, chart).locator("svg.marks").count() == 1, chart
         for kpi, (value, unit) in expected_kpis(demo_workspace_pg, "overview").items():
             card = page.locator(f".analytics-kpi[data-kpi={kpi}]")
             assert card.locator(".value").inner_text() == format_value(value, unit, "usd"), kpi
@@ -97,9 +92,12 @@ def test_preheated_dashboard_still_refuses_a_forged_link(
 ) -> None:
     wait_for_pool(site, 1)
     token = make_dashboard_token(Secret("somebody-elses-secret-key-123"), demo_workspace_pg.account_id, timedelta(1))
-    page = open_page(browser, f"{site.url}/voila/render/overview.ipynb?token={quote(token)}")
+    used = server_log(site).count("Using pre-heated kernel")
+    page = browser.new_page()
     try:
-        assert server_log(site).count("Using pre-heated kernel") == 2  # the gate ran in a pre-heated kernel
+        reply = page.goto(f"{site.url}/voila/render/overview.ipynb?token={quote(token)}", timeout=60_000)
+        assert reply is not None and reply.status == 403
         assert_refused(page, demo_workspace_pg.account_id)
+        assert server_log(site).count("Using pre-heated kernel") == used  # refused before any kernel was used
     finally:
         page.close()

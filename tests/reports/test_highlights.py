@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from analytics.kpis import Kpi
 from analytics.reports.highlights import kpi_sentence, movement_sentence, write_highlights
-from analytics.widgets.kpi import Kpi
 
 
 def test_amounts_move_in_percent_and_rates_in_points() -> None:

@@ -18,11 +18,11 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from analytics.cli import cli
+from analytics.formatting import format_value
 from analytics.metrics import MetricRequest, get
 from analytics.reports.export import read_notebook, report_tables
 from analytics.snapshots import read_snapshots
 from analytics.store.schema import job_runs
-from analytics.widgets.format import format_value
 from conftest import AS_OF, ENGINES, DemoWorkspace, demo_on
 
 pytestmark = pytest.mark.slow

@@ -84,4 +84,4 @@ def test_run_command_runs_a_schedule(
 
 def test_dashboards_command_documents_its_options() -> None:
     result = CliRunner().invoke(cli, ["dashboards", "--help"])
-    assert result.exit_code == 0 and "--preheat" in result.stdout and "--port" in result.stdout
+    assert result.exit_code == 0 and "--pool-size" in result.stdout and "--port" in result.stdout

@@ -22,12 +22,12 @@ from report_scores import remove_scores, store_scores
 
 from analytics.clock import fixed_clock
 from analytics.errors import ReportError
+from analytics.formatting import format_value
 from analytics.metrics import MetricRequest, get
 from analytics.reports.export import read_notebook, report_tables
 from analytics.reports.runner import RunResult, run_schedule
 from analytics.snapshots import read_snapshots
 from analytics.store.schema import job_runs
-from analytics.widgets.format import format_value
 from conftest import AS_OF, ENGINES, DemoWorkspace, demo_on
 
 pytestmark = pytest.mark.slow

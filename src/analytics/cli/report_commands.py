@@ -71,27 +71,48 @@ def run_command(
     help="Folder of dashboard notebooks (default: the project's dashboards/).",
 )
 @click.option(
-    "--preheat",
-    is_flag=True,
-    help="Keep one kernel per dashboard started and imported, waiting for the next viewer (faster pages, "
-    "more memory; the token is then checked by the notebook only, still before any data is read).",
+    "--pool-size",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Pre-heated kernels per dashboard, started ahead and waiting for a viewer "
+    "(default ANALYTICS_DASHBOARD_POOL_SIZE, 1; 0 starts a kernel per page request).",
+)
+@click.option(
+    "--max-kernels",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Viewer kernels at once; more viewers get a 'busy, retry in a moment' page "
+    "(default ANALYTICS_DASHBOARD_MAX_KERNELS, or sized to the machine's memory).",
 )
 @pass_cli
-def dashboards_command(cli: CliContext, port: int, ip: str, directory: Path | None, preheat: bool) -> None:
+def dashboards_command(
+    cli: CliContext, port: int, ip: str, directory: Path | None, pool_size: int | None, max_kernels: int | None
+) -> None:
     """Serve the Voilà dashboards (no source code, no tracebacks; each page needs a signed link).
 
     Make links with `analytics dashboard-link --account ID`. Errors go to this process's log, not to viewers.
+    A refused link never starts a kernel; a viewer's kernel ends when the page is closed or left idle.
     """
-    from analytics.dashboards.server import dashboards_dir, serve_dashboards, with_secret_key
+    from dataclasses import replace
+
+    from analytics.dashboards.server import dashboard_limits, dashboards_dir, serve_dashboards, with_secret_key
 
     settings, note = with_secret_key(cli.settings)
     if note:
         click.echo(note)
     cli.engine()  # create or upgrade the store before viewers arrive
     folder = directory or dashboards_dir()
-    click.echo(f"Serving {folder} on http://{ip}:{port}/ (Ctrl-C to stop)")
+    limits = dashboard_limits(settings, dashboards=len(list(folder.glob("*.ipynb"))))
+    if pool_size is not None:
+        limits = replace(limits, pool_size=pool_size)
+    if max_kernels is not None:
+        limits = replace(limits, max_viewers=max_kernels)
+    click.echo(
+        f"Serving {folder} on http://{ip}:{port}/ (Ctrl-C to stop): {limits.pool_size} pre-heated kernel(s) per "
+        f"dashboard, at most {limits.max_viewers} viewer kernels."
+    )
     with kernel_environment(settings, secrets=("secret_key",)):
-        serve_dashboards(folder, port, ip, preheat=preheat)
+        serve_dashboards(folder, port, ip, settings=settings, limits=limits)
 
 
 @click.command("dashboard-link")

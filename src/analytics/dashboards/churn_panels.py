@@ -15,17 +15,18 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from analytics.kpis import Filters, NotAvailable
+from analytics.dashboards import drills
+from analytics.kpis import Filters, Kpi, NotAvailable
 from analytics.models.churn import charts
 from analytics.models.churn.predictions import at_risk_members, current_model_card, latest_scores
 from analytics.store.results import missing_message, read_result
-from analytics.widgets.kpi import Kpi
 from analytics.widgets.panels import ChartPanel, KpiPanel, TablePanel
 
 if TYPE_CHECKING:
     from analytics.dashboards.session import Dashboard
 
 __all__ = [
+    "at_risk_chart",
     "at_risk_table",
     "calibration_chart",
     "churn_kpis",
@@ -92,7 +93,7 @@ def churn_kpis(dashboard: Dashboard) -> KpiPanel:
                 previous=len(previous) if had else None,
                 unit="count",
             ),
-            Kpi("model_roc_auc", f"Model ROC AUC (baseline {base_text})", auc, unit="number"),
+            Kpi("model_roc_auc", f"Model ROC AUC (baseline {base_text})", auc, unit="number", compare=False),
         ]
 
     def caption(_f: Filters) -> str:
@@ -110,7 +111,16 @@ def churn_kpis(dashboard: Dashboard) -> KpiPanel:
         ("paying_members", "Paying members scored"),
         ("model_roc_auc", "Model ROC AUC"),
     ]
-    return KpiPanel("churn_kpis", cards, load, caption=caption)
+    definitions = {
+        "at_risk_members": "Paying members whose 30-day churn probability is above 0.5 (high: 0.5–0.7, critical: "
+        "above 0.7), from the newest stored scores.",
+        "expected_churners": "Sum of the paying members' 30-day churn probabilities: how many of them the model "
+        "expects to stop paying in the next 30 days.",
+        "paying_members": "Paying members (active or past due subscriptions) scored on the newest scoring day.",
+        "model_roc_auc": "Area under the ROC curve of the current model on its time-based backtest (0.5 = chance, "
+        "1 = perfect), next to the days-since-last-activity baseline.",
+    }
+    return KpiPanel("churn_kpis", cards, load, caption=caption, definitions=definitions)
 
 
 def risk_chart(dashboard: Dashboard) -> ChartPanel:
@@ -121,6 +131,8 @@ def risk_chart(dashboard: Dashboard) -> ChartPanel:
         lambda f: _scores(dashboard),
         lambda frame, f: charts.risk_distribution(frame),
         empty_text=NO_SCORES,
+        drill=drills.risk_level_drill(dashboard),
+        definition="Risk levels from the 30-day churn probability: low ≤ 0.3 < medium ≤ 0.5 < high ≤ 0.7 < critical.",
     )
 
 
@@ -134,7 +146,35 @@ def factors_chart(dashboard: Dashboard) -> ChartPanel:
             raise NotAvailable("No member is at medium risk or above.")
         return at_risk
 
-    return ChartPanel("risk_factors", "Why members are at risk", load, lambda frame, f: charts.factor_counts(frame))
+    return ChartPanel(
+        "risk_factors",
+        "Why members are at risk",
+        load,
+        lambda frame, f: charts.factor_counts(frame),
+        drill=drills.factor_drill(dashboard),
+        definition="How often each feature is among the top factors of members at medium risk or above.",
+    )
+
+
+def at_risk_chart(dashboard: Dashboard, *, top: int = 25) -> ChartPanel:
+    """The riskiest members as bars of churn probability; hover says why and what to do, a click shows the
+    member's score, payments and activity."""
+
+    def load(_f: Filters) -> pd.DataFrame:
+        scores = _scores(dashboard)
+        at_risk = scores[scores["risk_level"] != "low"].head(top).reset_index(drop=True)
+        if at_risk.empty:
+            raise NotAvailable("No member is at medium risk or above.")
+        return at_risk
+
+    return ChartPanel(
+        "members_at_risk",
+        "Members most at risk",
+        load,
+        lambda frame, f: charts.at_risk_bars(frame, top=top),
+        drill=drills.member_drill(dashboard),
+        definition="The paying members with the highest 30-day churn probability (medium risk or above).",
+    )
 
 
 def at_risk_table(dashboard: Dashboard, *, top: int = 25) -> TablePanel:

@@ -13,10 +13,11 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from analytics.kpis import minor_scale
+from analytics.kpis import Filters, minor_scale
 from analytics.store.schema import accounts, activity_events, membership_status_changes, payments
 
 __all__ = [
+    "bucket_completeness",
     "latest_data_date",
     "snapshot_period",
     "to_major",
@@ -25,8 +26,9 @@ __all__ = [
 _SNAPSHOT_PERIODS = {"day": "daily", "week": "weekly", "month": "monthly"}
 
 
-def latest_data_date(engine: Engine, account_id: str) -> date | None:
-    """The last calendar day (account time zone) with any payment, membership change or activity.
+def latest_data_date(engine: Engine, account_id: str, *, today: date | None = None) -> date | None:
+    """The last calendar day (account time zone) with any payment, membership change or activity, never after
+    ``today`` (a renewal or a cancellation scheduled for later is not data yet).
 
     Dashboards end their default date range there, so a workspace synced or generated some time ago still
     opens on its data rather than on empty days. ``None`` when the account has no data at all.
@@ -42,7 +44,26 @@ def latest_data_date(engine: Engine, account_id: str) -> date | None:
         tz = conn.execute(sa.select(accounts.c.time_zone).where(accounts.c.id == account_id)).scalar() or "UTC"
         instants = [conn.execute(q).scalar() for q in stamps]
     days = [i.astimezone(ZoneInfo(tz)).date() for i in instants if i is not None]
+    if today is not None:
+        days = [min(day, today) for day in days]
     return max(days) if days else None
+
+
+def bucket_completeness(frame: pd.DataFrame, filters: Filters, column: str = "period_start") -> pd.DataFrame:
+    """``frame`` with a ``complete`` column: False for a bucket the range covers only in part (its calendar day,
+    week or month starts before the range or ends after it), which charts draw as "to date"."""
+    starts = pd.to_datetime(frame[column]).dt.tz_localize(None).dt.normalize()
+    offset = {"day": pd.DateOffset(days=1), "week": pd.DateOffset(weeks=1), "month": pd.DateOffset(months=1)}
+    bucket_start = starts if filters.grain == "day" else _calendar_start(starts, filters.grain)
+    ends = bucket_start + offset[filters.grain] - pd.Timedelta(days=1)
+    first, last = pd.Timestamp(filters.start), pd.Timestamp(filters.end)
+    return frame.assign(complete=((bucket_start >= first) & (ends <= last)).to_numpy())
+
+
+def _calendar_start(starts: pd.Series, grain: str) -> pd.Series:
+    if grain == "month":
+        return starts - pd.to_timedelta(starts.dt.day - 1, unit="D")
+    return starts - pd.to_timedelta(starts.dt.weekday, unit="D")
 
 
 def snapshot_period(grain: str) -> str:

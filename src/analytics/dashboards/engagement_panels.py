@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from analytics import charts
+from analytics.dashboards import drills
 from analytics.dashboards.data import snapshot_period
-from analytics.kpis import Filters, NotAvailable, kpi_window
-from analytics.widgets.kpi import Kpi
+from analytics.kpis import Filters, Kpi, NotAvailable, kpi_window
+from analytics.widgets.drill import Drill, DrillRows
 from analytics.widgets.panels import ChartPanel, KpiPanel, TablePanel
 
 if TYPE_CHECKING:
@@ -37,6 +38,14 @@ __all__ = [
 ]
 
 SEGMENTS = ["high", "medium", "low"]
+
+
+def _definition(metric_name: str) -> str:
+    """The catalog's description and formula of a metric (what a panel's ⓘ shows)."""
+    from analytics.metrics import get
+
+    metric = get(metric_name)
+    return f"{metric.description} {metric.formula}"
 
 
 def _frame(
@@ -63,22 +72,62 @@ def engagement_kpis(dashboard: Dashboard) -> KpiPanel:
         return [
             Kpi(
                 "active_members",
-                "Active members",
+                ENGAGEMENT_KPIS["active_members"][0],
                 _int(by_start.get(w.current_start)),
                 _int(by_start.get(w.previous_start)),
             ),
-            Kpi("engagement_score_avg", "Avg engagement score", _mean(scores_now), _mean(scores_before), "score"),
-            Kpi("engaged_high", "Highly engaged", _high(scores_now), _high(scores_before)),
-            Kpi("idle_members", "Idle 7+ days", len(idle_now), len(idle_before), better="down"),
+            Kpi(
+                "engagement_score_avg",
+                ENGAGEMENT_KPIS["engagement_score_avg"][0],
+                _mean(scores_now),
+                _mean(scores_before),
+                "score",
+            ),
+            Kpi("engaged_high", ENGAGEMENT_KPIS["engaged_high"][0], _high(scores_now), _high(scores_before)),
+            Kpi("idle_members", ENGAGEMENT_KPIS["idle_members"][0], len(idle_now), len(idle_before), better="down"),
         ]
 
-    cards = [
-        ("active_members", "Active members"),
-        ("engagement_score_avg", "Avg engagement score"),
-        ("engaged_high", "Highly engaged"),
-        ("idle_members", "Idle 7+ days"),
-    ]
-    return KpiPanel("kpis", cards, load, caption=lambda f: kpi_window(f).label)
+    def at_window_end(name: str, **selection: object) -> Drill:
+        def rows(_selection: object, f: Filters) -> DrillRows:
+            end = kpi_window(f).current_end
+            return drills.drill_rows(dashboard, name, end, end, "day", f, **selection)
+
+        return Drill((), rows)
+
+    return KpiPanel(
+        "kpis",
+        [(name, label) for name, (label, _) in ENGAGEMENT_KPIS.items()],
+        load,
+        caption=lambda f: kpi_window(f).label,
+        definitions={name: definition for name, (_, definition) in ENGAGEMENT_KPIS.items()},
+        drills={
+            **drills.kpi_drills(dashboard, ["active_members"]),
+            "engaged_high": at_window_end("engagement_segment_members", segment="high"),
+            "idle_members": at_window_end("idle_member_rows"),
+        },
+    )
+
+
+ENGAGEMENT_KPIS: dict[str, tuple[str, str]] = {
+    "active_members": (
+        "Engagement-active members",
+        "Distinct members with any qualifying event (message, login, lesson, post, …) in the period; not the "
+        "membership status 'active' and not paying customers.",
+    ),
+    "engagement_score_avg": (
+        "Avg engagement score",
+        "Mean engagement score (0–100) of current members at the period's end: "
+        "100·(0.3·messages/10 + 0.2·logins/7 + 0.3·course progress + 0.2·recency), each part capped at 1.",
+    ),
+    "engaged_high": (
+        "Highly engaged members",
+        "Current members with an engagement score of 70 or more at the period's end.",
+    ),
+    "idle_members": (
+        "Idle 7+ days",
+        "Current members with no activity in the 7 days before the period's end.",
+    ),
+}
 
 
 def _int(value: object) -> int | None:
@@ -97,9 +146,11 @@ def score_chart(dashboard: Dashboard) -> ChartPanel:
     """Distribution of engagement scores (0–100) at the end of the range."""
     return ChartPanel(
         "score_distribution",
-        "Engagement score distribution",
+        "Engagement scores of current members",
         lambda f: _as_of(dashboard, "engagement_score", f.end, f),
         lambda d, f: charts.score_histogram(d, title=f"Engagement scores on {f.end:%d %b %Y}"),
+        definition=_definition("engagement_score"),
+        drill=drills.score_band_drill(dashboard),
     )
 
 
@@ -112,10 +163,24 @@ def segments_chart(dashboard: Dashboard) -> ChartPanel:
 
     return ChartPanel(
         "segments",
-        "Engagement segments",
+        "Engagement segments of current members",
         load,
         lambda d, f: charts.bar(
-            d, category="segment", value="members", sort=SEGMENTS, title="Engagement segments", value_title="Members"
+            d,
+            category="segment",
+            value="members",
+            sort=SEGMENTS,
+            title="Engagement segments",
+            value_title="Members",
+            category_title="Segment",
+        ),
+        definition="High: score ≥ 70, medium: 40–69, low: below 40 (each current member in exactly one segment).",
+        drill=drills.metric_drill(
+            dashboard,
+            "engagement_segment_members",
+            ("segment",),
+            hint="Click a segment to see its members.",
+            as_of_end=True,
         ),
     )
 
@@ -128,7 +193,11 @@ def heatmap_chart(dashboard: Dashboard) -> ChartPanel:
         return frame if int(frame["events"].sum()) else frame.iloc[0:0]
 
     return ChartPanel(
-        "activity_heatmap", "Activity by weekday and hour", load, lambda d, f: charts.weekday_hour_heatmap(d)
+        "activity_heatmap",
+        "Activity by weekday and hour",
+        load,
+        lambda d, f: charts.weekday_hour_heatmap(d),
+        definition=_definition("activity_heatmap"),
     )
 
 
@@ -161,6 +230,7 @@ def lifecycle_chart(dashboard: Dashboard) -> ChartPanel:
         "Member lifecycle (snapshots)",
         load,
         lambda d, f: charts.lifecycle_bars(d, complete="complete"),
+        definition=_definition("lifecycle"),
     )
 
 
@@ -191,6 +261,7 @@ def engagement_trend_chart(dashboard: Dashboard) -> ChartPanel:
             y_format=".0f",
             complete="complete",
         ),
+        definition="Mean engagement score (0–100) of the current members at the end of each stored snapshot period.",
     )
 
 
@@ -205,6 +276,7 @@ def top_members_table(dashboard: Dashboard) -> TablePanel:
         "top_members",
         "Most active members",
         load,
+        definition=_definition("top_members"),
         units={"events": "count"},
         columns={
             "rank": "#",
@@ -225,8 +297,9 @@ def idle_members_table(dashboard: Dashboard) -> TablePanel:
 
     return TablePanel(
         "idle_members",
-        "Idle members (7+ days)",
+        "Idle current members (7+ days)",
         load,
+        definition=_definition("idle_members"),
         units={"days_inactive": "count"},
         columns={"display_name": "Member", "username": "Username", "days_inactive": "Days inactive"},
     )
@@ -258,7 +331,14 @@ def content_kpis(dashboard: Dashboard) -> KpiPanel:
         before = totals(f, w.previous_start, w.previous_end)
         return [Kpi(name, label, now[name], before[name]) for name, label in labels.items()]
 
-    return KpiPanel("kpis", list(labels.items()), load, caption=lambda f: kpi_window(f).label)
+    definitions = {
+        "lesson_views": "Lesson views in the period (every view, replays included). " + _definition("lesson_stats"),
+        "lesson_completions": "Lesson completions in the period. " + _definition("lesson_stats"),
+        "course_starters": "Members who started a course in the period. " + _definition("course_stats"),
+        "course_completers": "Members who completed every lesson of a course in the period. "
+        + _definition("course_stats"),
+    }
+    return KpiPanel("kpis", list(labels.items()), load, caption=lambda f: kpi_window(f).label, definitions=definitions)
 
 
 def course_table(dashboard: Dashboard) -> TablePanel:
@@ -273,6 +353,7 @@ def course_table(dashboard: Dashboard) -> TablePanel:
         "courses",
         "Courses",
         load,
+        definition=_definition("course_stats"),
         units={"completion_rate_pct": "percent_points"},
         columns={
             "title": "Course",
@@ -305,6 +386,8 @@ def lesson_dropoff_chart(dashboard: Dashboard) -> ChartPanel:
         lambda d, f: charts.lesson_dropoff(
             d, lesson="title", position="position", value="completions", title=f"Lesson completions: {state['course']}"
         ),
+        drill=drills.lesson_drill(dashboard),
+        definition=_definition("lesson_stats"),
     )
 
 
@@ -321,6 +404,7 @@ def top_content_table(dashboard: Dashboard) -> TablePanel:
         "top_content",
         "Top content",
         load,
+        definition=_definition("content_ranking"),
         units={"score": "score"},
         columns={
             "rank": "#",

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from analytics import charts
-from analytics.dashboards.data import to_major
+from analytics.dashboards import drills
+from analytics.dashboards.data import bucket_completeness, to_major
 from analytics.kpis import KPI_METRICS, FilterNotSupported, Filters, NotAvailable, kpi_values, kpi_window, minor_scale
 from analytics.metrics import membership_status as _membership_status  # noqa: F401 (registers the metric)
 from analytics.store.results import missing_message
@@ -41,15 +42,33 @@ def _log_metric_error(metric_name: str, exc: Exception) -> None:
     server_log().error("KPI metric %r failed", metric_name, exc_info=exc)
 
 
+def kpi_definition(name: str) -> str:
+    """What a KPI card means: its catalog metric's description and formula (the card's ⓘ)."""
+    from analytics.metrics import get
+
+    metric = get(KPI_METRICS[name][1])
+    return f"{metric.description} {metric.formula}"
+
+
 def kpis(dashboard: Dashboard, names: Sequence[str]) -> KpiPanel:
-    """KPI cards (see :data:`KPI_METRICS` for the names), each with its change versus the previous period."""
+    """KPI cards (see :data:`KPI_METRICS` for the names), each with its change versus the previous period, its
+    definition, and the rows behind it."""
     cards = [(name, KPI_METRICS[name][0]) for name in names]
     return KpiPanel(
         "kpis",
         cards,
         lambda f: kpi_values(dashboard.metrics, names, f, on_error=_log_metric_error),
         caption=lambda f: kpi_window(f).label,
+        drills=drills.kpi_drills(dashboard, list(names)),
+        definitions={name: kpi_definition(name) for name in names},
     )
+
+
+def _definition(metric_name: str) -> str:
+    from analytics.metrics import get
+
+    metric = get(metric_name)
+    return f"{metric.description} {metric.formula}"
 
 
 def _series(dashboard: Dashboard, metric_name: str, filters: Filters) -> pd.DataFrame:
@@ -63,14 +82,32 @@ def mrr_chart(dashboard: Dashboard) -> ChartPanel:
         frame = _series(dashboard, "mrr", f)
         if not frame["mrr_minor"].any():
             return frame.iloc[0:0]  # no subscription revenue at all in the range: the empty state says so
-        return to_major(frame, ["mrr_minor"], dashboard.account.currency)
+        return frame
+
+    def draw(frame: pd.DataFrame, f: Filters) -> Any:
+        data = bucket_completeness(to_major(frame, ["mrr_minor"], dashboard.account.currency), f)
+        currency = dashboard.account.currency
+        return charts.line(
+            data,
+            x="period_start",
+            y="mrr",
+            title="MRR",
+            y_title=f"MRR ({currency.upper()})",
+            y_format="$,.2f" if currency == "usd" else ",.2f",
+            complete="complete",
+            period_title=f"{f.grain.capitalize()} starting (MRR at its end)",
+        )
 
     return ChartPanel(
         "mrr",
         "MRR",
         load,
-        lambda d, f: charts.mrr_line(d, x="period_start", y="mrr", currency=dashboard.account.currency),
+        draw,
         empty_text="No subscription revenue in this period.",
+        drill=drills.metric_drill(
+            dashboard, "paying_subscriptions", ("period_start",), hint="Click a point to see the paying subscriptions."
+        ),
+        definition=kpi_definition("mrr"),
     )
 
 
@@ -103,7 +140,15 @@ def movements_chart(dashboard: Dashboard) -> ChartPanel:
             moves, start=start / scale, currency=currency, title=f"MRR movements {f.start:%d %b} – {f.end:%d %b %Y}"
         )
 
-    return ChartPanel("movements", "MRR movements", load, draw, empty_text="No MRR and no movements in this period.")
+    return ChartPanel(
+        "movements",
+        "MRR movements",
+        load,
+        draw,
+        empty_text="No MRR and no movements in this period.",
+        drill=drills.movement_drill(dashboard),
+        definition=kpi_definition("mrr") + " Movements: " + _definition("mrr_movements"),
+    )
 
 
 def status_chart(dashboard: Dashboard) -> ChartPanel:
@@ -114,16 +159,26 @@ def status_chart(dashboard: Dashboard) -> ChartPanel:
 
     return ChartPanel(
         "members_by_status",
-        "Members by status",
+        "Memberships by status",
         load,
         lambda d, f: charts.bar(
             d,
             category="status",
-            value="members",
+            value="memberships",
             sort=list(d["status"]),  # lifecycle order, as the metric returns it
-            title=f"Members by status on {f.end:%d %b %Y}",
-            value_title="Members",
+            title=f"Memberships by status on {f.end:%d %b %Y}",
+            value_title="Memberships",
+            category_title="Status",
         ),
+        drill=drills.metric_drill(
+            dashboard,
+            "memberships_in_status",
+            ("status",),
+            hint="Click a status to see its memberships.",
+            as_of_end=True,
+        ),
+        definition=_definition("memberships_by_status")
+        + " A membership's status is not whether it pays: 'Paying customers' counts those.",
     )
 
 
@@ -136,19 +191,42 @@ def churn_chart(dashboard: Dashboard) -> ChartPanel:
     }
 
     def load(f: Filters) -> pd.DataFrame:
-        parts = []
-        for metric_name, (column, label) in series.items():
-            frame = _series(dashboard, metric_name, f)
-            parts.append(pd.DataFrame({"period_start": frame["period_start"], "rate": frame[column], "series": label}))
-        return pd.concat(parts, ignore_index=True).dropna(subset=["rate"])
+        frame = _series(dashboard, "customer_churn_rate", f)
+        for metric_name in ("gross_mrr_churn_rate", "net_mrr_churn_rate"):
+            other = _series(dashboard, metric_name, f)
+            frame = frame.merge(
+                other[["period_start", series[metric_name][0]]], on="period_start", how="outer", validate="one_to_one"
+            )
+        return frame
+
+    def draw(frame: pd.DataFrame, f: Filters) -> Any:
+        long = pd.concat(
+            [
+                pd.DataFrame({"period_start": frame["period_start"], "rate": frame[column], "series": label})
+                for column, label in series.values()
+            ],
+            ignore_index=True,
+        ).dropna(subset=["rate"])
+        return charts.line(
+            bucket_completeness(long, f),
+            x="period_start",
+            y="rate",
+            color="series",
+            title="Churn rates",
+            y_title="% per period",
+            y_format=".2f",
+            complete="complete",
+        )
 
     return ChartPanel(
         "churn_rates",
         "Churn rates",
         load,
-        lambda d, f: charts.line(
-            d, x="period_start", y="rate", color="series", title="Churn rates", y_title="% per period", y_format=".1f"
+        draw,
+        drill=drills.metric_drill(
+            dashboard, "customer_churn_rows", ("period_start",), hint="Click a point to see who churned."
         ),
+        definition=" ".join(_definition(name) for name in series),
     )
 
 
@@ -170,25 +248,28 @@ def cohort_chart(dashboard: Dashboard) -> ChartPanel:
         stored = read_cohort_table(dashboard.engine, dashboard.account_id, grain, f.start, f.end)
         if stored is None:
             raise NotAvailable(missing_message("cohort table", dashboard.account_id))
-        if stored.frame.empty:  # no cohorts at all (the stored note says why)
-            return pd.DataFrame(columns=["cohort", "period", "retention"])
-        frame = stored.frame.dropna(subset=["net_mrr_retention_pct"])
-        fmt = "%Y-%m" if grain == "month" else "%Y-%m-%d"
-        out = pd.DataFrame(
+        frame = stored.frame.dropna(subset=["net_mrr_retention_pct"]).reset_index(drop=True)
+        frame.attrs["notes"] = list(stored.notes)
+        return frame
+
+    def draw(frame: pd.DataFrame, f: Filters) -> Any:
+        fmt = "%Y-%m" if f.grain == "month" else "%Y-%m-%d"
+        cells = pd.DataFrame(
             {
                 "cohort": pd.to_datetime(frame["cohort"]).dt.strftime(fmt),
                 "period": frame["k"].astype(int),
                 "retention": frame["net_mrr_retention_pct"].astype(float) / 100.0,
             }
         )
-        out.attrs["notes"] = list(stored.notes)
-        return out
+        return charts.cohort_heatmap(cells, title="Net MRR retention by cohort", value_title="Net MRR retention")
 
     return ChartPanel(
         "cohorts",
         "Net MRR retention by cohort",
         load,
-        lambda d, f: charts.cohort_heatmap(d, title="Net MRR retention by cohort", value_title="Net MRR retention"),
+        draw,
+        drill=drills.cohort_drill(dashboard),
+        definition=_definition("net_mrr_retention"),
     )
 
 
@@ -196,10 +277,7 @@ def failed_payments_table(dashboard: Dashboard) -> TablePanel:
     """Failed payments per bucket: how many, how much, how many recovered."""
 
     def load(f: Filters) -> pd.DataFrame:
-        frame = _series(dashboard, "failed_payments", f)
-        shown = frame[["period_start", "failed", "failed_minor", "recovered", "recovered_minor", "recovery_rate_pct"]]
-        shown = shown.assign(period_start=pd.to_datetime(shown["period_start"]).dt.strftime("%Y-%m-%d"))
-        return shown.rename(columns={"period_start": "period"})
+        return _series(dashboard, "failed_payments", f)
 
     return TablePanel(
         "failed_payments",
@@ -208,11 +286,12 @@ def failed_payments_table(dashboard: Dashboard) -> TablePanel:
         units={"failed_minor": "money_minor", "recovered_minor": "money_minor", "recovery_rate_pct": "percent_points"},
         currency=lambda: dashboard.account.currency,
         columns={
-            "period": "Period",
+            "period_start": "Period starting",
             "failed": "Failed",
             "failed_minor": "Failed amount",
             "recovered": "Recovered",
             "recovered_minor": "Recovered amount",
             "recovery_rate_pct": "Recovery rate",
         },
+        definition=_definition("failed_payments"),
     )

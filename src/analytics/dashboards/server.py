@@ -1,18 +1,24 @@
 """Serving the dashboards with Voilà, and the signed links that open them.
 
-The server is Voilà on ``dashboards/`` configured so viewers get rendered pages and nothing else:
+The server is Voilà on ``dashboards/`` (:class:`~analytics.dashboards.app.DashboardApp`) configured so viewers get
+rendered pages and nothing else, and so that no request can make it run more kernels than the machine holds:
 
+* **no kernel for a refused request**: the page handler checks the notebook, the link's signed token and the
+  kernel budget before Voilà starts or hands out a kernel (:mod:`analytics.dashboards.gate`); a bad link gets
+  ``403`` with the "not authorised" page, a full server ``503`` with a "busy, retry in a moment" page. The
+  dashboard notebook checks the token again itself (:func:`analytics.dashboards.session.open_dashboard`);
+* **pre-heated kernels**: ``dashboard_pool_size`` kernels per dashboard (default 1) are started ahead with their
+  imports done and wait for a viewer (Voilà's ``preheat_kernel``); a page request takes one, so the viewer sees
+  the page's titles and skeletons at once while its numbers load (:class:`~analytics.widgets.frame.DashboardFrame`
+  fills panels after the page is shown); ``0`` starts a kernel per request instead;
+* **bounded kernels**: at most ``dashboard_max_kernels`` viewer kernels at once; a viewer's kernel ends when the
+  page is closed, when no browser is connected to it for ``dashboard_grace_seconds``, after
+  ``dashboard_idle_seconds`` without activity, or when busy for ``dashboard_render_seconds``
+  (:mod:`analytics.dashboards.kernel_limits`);
 * no source: cell inputs are stripped from pages (``strip_sources``), and the file handler serves no files
   at all (``file_allowlist = []``, ``file_denylist = ['.*']``), so ``/voila/files/overview.ipynb`` is refused;
 * no tracebacks: ``show_tracebacks = False``; errors are written to the server log, the page shows a short note;
-* only one account: a ``prelaunch_hook`` checks the link's token before a kernel even starts and, for a bad
-  link, runs a one-cell "not authorised" notebook instead of the dashboard; the dashboard notebook checks the
-  token again itself (:func:`analytics.dashboards.session.open_dashboard`);
 * viewers' kernels accept only widget messages (Voilà's default), never code.
-
-Pages are rendered progressively (``progressive_rendering``; not with ``preheat``, which Voilà cannot combine with
-it): the page and its scripts load while the kernel starts and runs the cells, so the dashboard is drawn as soon as
-the last output arrives.
 
 ``python -m analytics.dashboards.server --port P DIR`` runs it in the foreground (the CLI ``analytics
 dashboards`` and :func:`start_dashboards` use that).
@@ -34,25 +40,23 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import nbformat
-
 from analytics.auth import make_dashboard_token
 from analytics.clock import Clock, utcnow
 from analytics.dashboards import DASHBOARDS
-from analytics.errors import AnalyticsError, AuthorizationError, ReportError
+from analytics.dashboards.kernel_limits import KernelLimits, default_max_viewers
+from analytics.errors import ReportError
 from analytics.kernels import kernel_variables
 from analytics.settings import Secret, Settings, load_settings
 
 __all__ = [
     "DASHBOARDS",
     "DashboardServer",
+    "dashboard_limits",
     "dashboard_links",
     "dashboards_dir",
     "free_port",
-    "refusal_notebook",
     "serve_dashboards",
     "start_dashboards",
-    "token_gate",
     "voila_config",
     "with_secret_key",
 ]
@@ -118,42 +122,25 @@ def with_secret_key(settings: Settings, *, create: bool = False) -> tuple[Settin
     return settings.replace(secret_key=Secret(key)), note
 
 
-def refusal_notebook(reason: str) -> nbformat.NotebookNode:
-    """The one-cell notebook run instead of a dashboard when the link is refused (no data code at all)."""
-    from analytics.widgets.access import not_authorised_html
-
-    cell = nbformat.v4.new_code_cell(f"import ipywidgets\nipywidgets.HTML({not_authorised_html(reason)!r})")
-    nb = nbformat.v4.new_notebook(cells=[cell])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    return nb
-
-
-def token_gate(handler: Any, notebook: nbformat.NotebookNode, cwd: str) -> nbformat.NotebookNode | None:
-    """Voilà ``prelaunch_hook``: refuse a bad link before the dashboard's code runs.
-
-    Returns ``None`` (serve the dashboard) for a valid token, else :func:`refusal_notebook` with the reason.
-    """
-    from analytics.dashboards.session import NOT_CONFIGURED, authorise_query
-    from analytics.widgets.frame import server_log
-
-    try:
-        authorise_query(str(handler.request.query), load_settings())
-    except AuthorizationError as exc:
-        server_log().warning("link refused before kernel start (%s): %s", handler.request.path, exc)
-        return refusal_notebook(str(exc))
-    except AnalyticsError as exc:
-        server_log().error("dashboard server misconfigured: %s", exc)
-        return refusal_notebook(NOT_CONFIGURED)
-    return None
+def dashboard_limits(settings: Settings, *, dashboards: int = len(DASHBOARDS)) -> KernelLimits:
+    """The kernel budget from the settings (``dashboard_*``); a zero ``dashboard_max_kernels`` is sized to the
+    machine (:func:`~analytics.dashboards.kernel_limits.default_max_viewers`)."""
+    pool = settings.dashboard_pool_size
+    return KernelLimits(
+        max_viewers=settings.dashboard_max_kernels or default_max_viewers(pool * dashboards),
+        pool_size=pool,
+        grace_seconds=settings.dashboard_grace_seconds,
+        idle_seconds=settings.dashboard_idle_seconds,
+        render_seconds=settings.dashboard_render_seconds,
+    )
 
 
-def voila_config(port: int, ip: str = "127.0.0.1", *, preheat: bool = False) -> Any:
+def voila_config(port: int, ip: str = "127.0.0.1", *, pool_size: int = 1) -> Any:
     """The traitlets configuration of the dashboard server (see the module docstring).
 
-    ``preheat`` keeps one kernel per dashboard started, with its imports done, waiting for the next viewer
-    (Voilà's ``preheat_kernel``): pages arrive seconds sooner, at the cost of an idle kernel per dashboard. Voilà
-    cannot combine it with a prelaunch hook, so the token is then checked by the notebook only (as always, before
-    any data is read).
+    ``pool_size`` kernels per dashboard are kept started, with their imports done and the link check waiting for a
+    viewer (Voilà's ``preheat_kernel``); ``0`` starts a kernel per viewer instead. Links are checked by the page
+    handler before either (:mod:`analytics.dashboards.gate`), so Voilà's own ``prelaunch_hook`` is not used.
     """
     from traitlets.config import Config
 
@@ -162,35 +149,49 @@ def voila_config(port: int, ip: str = "127.0.0.1", *, preheat: bool = False) -> 
     c.Voila.port = port
     c.Voila.port_retries = 0
     c.Voila.open_browser = False
-    c.Voila.tornado_settings = {"headers": {"X-Frame-Options": "SAMEORIGIN", "Referrer-Policy": "no-referrer"}}
+    c.Voila.tornado_settings = {
+        "headers": {"X-Frame-Options": "SAMEORIGIN", "Referrer-Policy": "no-referrer"},
+        "xsrf_cookie_kwargs": {"samesite": "Strict", "httponly": False},
+    }
     c.VoilaConfiguration.strip_sources = True
     c.VoilaConfiguration.show_tracebacks = False
     c.VoilaConfiguration.file_allowlist = []
     c.VoilaConfiguration.file_denylist = [".*"]
-    if preheat:
+    c.VoilaConfiguration.theme = "light"
+    c.VoilaExecutor.cell_error_instruction = "This part of the dashboard could not be shown; the operator can see why."
+    if pool_size > 0:
         c.VoilaConfiguration.preheat_kernel = True
-        c.VoilaConfiguration.default_pool_size = 1
+        c.VoilaConfiguration.default_pool_size = pool_size
         # Refill the pool only once the page that took the kernel is likely drawn: starting the next kernel
         # (~1 CPU-second of imports) while the first one runs its queries slowed that page on a small machine.
         c.VoilaKernelManager.fill_delay = PREHEAT_REFILL_DELAY
-        c.VoilaExecutor.timeout = None  # the first cell waits for a viewer for as long as it takes
+        c.VoilaExecutor.timeout = None  # a pool kernel's first cell waits for a viewer; the watcher bounds the rest
     else:
-        c.VoilaConfiguration.prelaunch_hook = token_gate
-        c.VoilaConfiguration.progressive_rendering = True
-    c.VoilaConfiguration.theme = "light"
-    c.VoilaExecutor.cell_error_instruction = "This part of the dashboard could not be shown; the operator can see why."
-    if not preheat:
         c.VoilaExecutor.timeout = 300
     return c
 
 
-def serve_dashboards(directory: Path, port: int, ip: str = "127.0.0.1", *, preheat: bool = False) -> None:
-    """Run Voilà on ``directory`` in this process until interrupted (Ctrl-C)."""
-    from voila.app import Voila
-
+def serve_dashboards(
+    directory: Path,
+    port: int,
+    ip: str = "127.0.0.1",
+    *,
+    settings: Settings | None = None,
+    limits: KernelLimits | None = None,
+) -> None:
+    """Run the dashboard server on ``directory`` in this process until interrupted (Ctrl-C)."""
     if not directory.is_dir():
         raise ReportError(f"dashboards folder {directory} does not exist; run from the project checkout")
-    app = Voila(config=voila_config(port, ip, preheat=preheat))
+    from analytics.dashboards.app import DashboardApp
+
+    settings = settings or load_settings()
+    limits = limits or dashboard_limits(settings, dashboards=len(list(directory.glob("*.ipynb"))))
+    app = DashboardApp(
+        directory=directory.resolve(),
+        settings=settings,
+        limits=limits,
+        config=voila_config(port, ip, pool_size=limits.pool_size),
+    )
     app.initialize([str(directory)])
     app.start()
 
@@ -247,12 +248,13 @@ def start_dashboards(
     log_path: Path | None = None,
     environ: Mapping[str, str] | None = None,
     timeout: float = 60.0,
-    preheat: bool = False,
+    limits: KernelLimits | None = None,
 ) -> DashboardServer:
     """Start the dashboard server in a subprocess and wait until it accepts connections.
 
-    The server and its kernels get ``settings``' store and ``ANALYTICS_SECRET_KEY`` through their environment;
-    its log (where dashboard errors go) is written to ``log_path`` (default ``<workspace>/logs/dashboards.log``).
+    The server and its kernels get ``settings``' store and ``ANALYTICS_SECRET_KEY`` through their environment, and
+    the kernel budget (``limits``, default :func:`dashboard_limits` of ``settings``) as options; its log (where
+    dashboard errors go) is written to ``log_path`` (default ``<workspace>/logs/dashboards.log``).
 
     Raises
     ------
@@ -266,9 +268,15 @@ def start_dashboards(
     env = dict(os.environ if environ is None else environ)
     env.update(kernel_variables(settings, secrets=("secret_key",)))
     log = log_path.open("ab")
+    limits = limits or dashboard_limits(settings)
     cmd = [sys.executable, "-m", "analytics.dashboards.server", "--port", str(port), "--ip", host, str(directory)]
-    if preheat:
-        cmd.append("--preheat")
+    cmd += [
+        f"--pool-size={limits.pool_size}",
+        f"--max-kernels={limits.max_viewers}",
+        f"--grace-seconds={limits.grace_seconds}",
+        f"--idle-seconds={limits.idle_seconds}",
+        f"--render-seconds={limits.render_seconds}",
+    ]
     process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(directory))
     server = DashboardServer(process, port, host, log_path, log)
     deadline = time.monotonic() + timeout
@@ -289,14 +297,27 @@ def start_dashboards(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m analytics.dashboards.server [--port P] [--ip IP] DIR``."""
+    """``python -m analytics.dashboards.server [--port P] [--ip IP] [--pool-size N] … DIR``."""
+    settings = load_settings()
+    defaults = dashboard_limits(settings)
     parser = argparse.ArgumentParser(description="Serve the Voilà dashboards (no source, no tracebacks).")
     parser.add_argument("directory", type=Path)
     parser.add_argument("--port", type=int, default=8866)
     parser.add_argument("--ip", default="127.0.0.1")
-    parser.add_argument("--preheat", action="store_true", help="keep a kernel per dashboard ready")
+    parser.add_argument("--pool-size", type=int, default=defaults.pool_size, help="pre-heated kernels per dashboard")
+    parser.add_argument("--max-kernels", type=int, default=defaults.max_viewers, help="viewer kernels at once")
+    parser.add_argument("--grace-seconds", type=float, default=defaults.grace_seconds)
+    parser.add_argument("--idle-seconds", type=float, default=defaults.idle_seconds)
+    parser.add_argument("--render-seconds", type=float, default=defaults.render_seconds)
     args = parser.parse_args(argv)
-    serve_dashboards(args.directory, args.port, args.ip, preheat=args.preheat)
+    limits = KernelLimits(
+        max_viewers=args.max_kernels,
+        pool_size=args.pool_size,
+        grace_seconds=args.grace_seconds,
+        idle_seconds=args.idle_seconds,
+        render_seconds=args.render_seconds,
+    )
+    serve_dashboards(args.directory, args.port, args.ip, settings=settings, limits=limits)
 
 
 if __name__ == "__main__":

@@ -131,11 +131,15 @@ class Dashboard:
 
         return self.clock().astimezone(ZoneInfo(self.account.time_zone)).date()
 
-    def default_filters(self, days: int = 90, grain: str = "week") -> Filters:
-        """The last ``days`` days up to the latest data (or today), by ``grain``."""
+    def latest(self) -> date | None:
+        """The last day with data, never after today (:func:`analytics.dashboards.data.latest_data_date`)."""
         from analytics.dashboards.data import latest_data_date
 
-        end = latest_data_date(self.engine, self.account_id) or self.today()
+        return latest_data_date(self.engine, self.account_id, today=self.today())
+
+    def default_filters(self, days: int = 90, grain: str = "week") -> Filters:
+        """The last ``days`` days up to the latest data (or today), by ``grain``."""
+        end = self.latest() or self.today()
         return Filters(start=end - timedelta(days=days - 1), end=end, grain=grain)
 
     def controls(self, filters: Filters) -> Controls:
@@ -155,6 +159,7 @@ class Dashboard:
             filters,
             [ProductOption(r.id, r.title) for r in product_rows],
             [PlanOption(r.id, r.title or r.id, r.product_id) for r in plan_rows],
+            today=self.today(),
         )
 
     def page(
@@ -168,27 +173,36 @@ class Dashboard:
     ) -> widgets.Widget:
         """The dashboard page: the not-authorised page, a friendly empty state, or the frame with its panels.
 
-        Panels are filled before this returns, so Voilà sends a fully drawn page.
+        The frame is returned with every panel loading and fills itself in the kernel's event loop
+        (:meth:`~analytics.widgets.frame.DashboardFrame.start`), so the page is on screen while its numbers load.
         """
         if self.claims is None:
             return not_authorised_page(self.denied_reason or "not authorised")
-        from analytics.dashboards.data import latest_data_date
-
         try:
             account = self.account
-            latest = latest_data_date(self.engine, self.account_id)
+            latest = self.latest()
         except (AuthorizationError, MetricError) as exc:  # e.g. a valid link to an account no longer stored
             server_log().warning("dashboard refused: %s", exc)
             return not_authorised_page(str(exc))
         subtitle = f"{account.title} · {account.id} · {account.currency.upper()} · {account.time_zone}"
         if latest is None:
             return no_data_page(title, subtitle)
-        filters = Filters(start=latest - timedelta(days=days - 1), end=latest, grain=grain)
+        filters = Filters(start=bucket_start(latest - timedelta(days=days - 1), grain), end=latest, grain=grain)
         controls = self.controls(filters) if with_controls else None
         frame = DashboardFrame(title, subtitle, rows, controls, before_refresh=self.forget)
-        frame.refresh(filters)
         frame.add_timings(kernel_started=process_start_time(), opened=self.opened_at, built=time.time())
+        frame.start(filters)
         return frame
+
+
+def bucket_start(day: date, grain: str) -> date:
+    """The first day of the day/week/month bucket holding ``day``: a default range starts on a bucket's first day,
+    so its first point is a whole period, not a few days of one."""
+    if grain == "month":
+        return day.replace(day=1)
+    if grain == "week":
+        return day - timedelta(days=day.weekday())
+    return day
 
 
 def process_start_time() -> float | None:
@@ -236,14 +250,11 @@ def open_dashboard(
     Never raises for a bad link: the returned dashboard is then unauthorised and its page says why. The reason
     and the client's query (without the token) go to the server log.
     """
-    from analytics.charts import warm_up
-
     log_cell_errors()
     preheated = (environ is None or environ is os.environ) and os.environ.get("VOILA_PREHEAT") == "True"
     if preheated:
         from voila.utils import wait_for_request
 
-        warm_up().join()  # a pre-heated kernel also has its chart renderer started before any viewer comes
         wait_for_request()  # imports are done; wait here for the viewer's request
     env: Mapping[str, Any] = os.environ if environ is None else environ
     query = str(env.get("QUERY_STRING", ""))
@@ -257,6 +268,4 @@ def open_dashboard(
         server_log().error("dashboard server misconfigured: %s", exc)
         return Dashboard(settings or Settings(), None, NOT_CONFIGURED, clock)
     server_log().info("dashboard %s opened for account %s", env.get("SCRIPT_NAME", "?"), claims.account_id)
-    if not preheated:
-        warm_up()  # the chart renderer starts while the first queries run
     return Dashboard(settings, claims, None, clock)

@@ -22,9 +22,9 @@ from typing import Any
 
 import pandas as pd
 
+from analytics.formatting import format_value
 from analytics.models.churn.actions import action_rules
 from analytics.models.churn.explain import RISK_LEVELS
-from analytics.widgets.format import format_value
 
 __all__ = [
     "AT_RISK_LEVELS",

@@ -30,11 +30,13 @@ from sqlalchemy.engine import Engine
 from analytics import charts
 from analytics.clock import Clock, utcnow
 from analytics.errors import ReportError
+from analytics.formatting import format_value
 from analytics.kpis import (
     KPI_METRICS,
     AccountInfo,
     AccountMetrics,
     Filters,
+    Kpi,
     NotAvailable,
     kpi_values,
     minor_scale,
@@ -61,8 +63,6 @@ from analytics.reports.display import (
 from analytics.reports.highlights import write_highlights
 from analytics.reports.periods import ReportPeriod, report_period
 from analytics.store.schema import accounts
-from analytics.widgets.format import format_value
-from analytics.widgets.kpi import Kpi
 
 __all__ = ["REPORTED_PERIODS", "REPORT_KPIS", "BusinessReport", "business_report", "resolve_account"]
 

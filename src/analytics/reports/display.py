@@ -26,8 +26,9 @@ import pandas as pd
 from IPython.display import display
 
 from analytics.charts import to_png, to_svg
-from analytics.widgets.format import format_value
-from analytics.widgets.kpi import Kpi
+from analytics.formatting import format_value
+from analytics.kpis import Kpi
+from analytics.widgets.kpi import kpi_card_html
 from analytics.widgets.style import STYLESHEET
 
 __all__ = [
@@ -231,7 +232,7 @@ def kpi_frame(kpis: Iterable[Kpi]) -> pd.DataFrame:
 def show_kpis(kpis: Iterable[Kpi], *, currency: str = "usd") -> None:
     """KPI cards (HTML) with the exact values attached as the ``kpis`` table."""
     items = list(kpis)
-    cards = "".join(k.to_html() for k in items)
+    cards = "".join(kpi_card_html(k) for k in items)
     frame = kpi_frame(items)
     bundle = table_bundle("kpis", frame, title="Key figures", currency=currency)
     bundle["text/html"] = (

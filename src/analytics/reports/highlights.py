@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from analytics.widgets.format import change_ratio, format_value
-from analytics.widgets.kpi import Kpi
+from analytics.formatting import change_ratio, format_value
+from analytics.kpis import Kpi
 
 __all__ = ["kpi_sentence", "movement_sentence", "write_highlights"]
 

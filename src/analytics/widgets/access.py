@@ -8,7 +8,7 @@ import ipywidgets as widgets
 
 from analytics.widgets.style import STYLESHEET
 
-__all__ = ["no_data_page", "not_authorised_html", "not_authorised_page"]
+__all__ = ["busy_html", "no_data_page", "not_authorised_html", "not_authorised_page", "server_problem_html"]
 
 
 def not_authorised_page(reason: str) -> widgets.HTML:
@@ -35,4 +35,22 @@ def no_data_page(title: str, subtitle: str) -> widgets.HTML:
         '<div class="analytics-state" data-state="no-data"><b>No data yet.</b><br>'
         "This account has no members, payments or activity in the store yet. Once its data is synced "
         "(<code>analytics sync</code>) or imported, this dashboard fills in.</div></div>"
+    )
+
+
+def busy_html(retry_seconds: int) -> str:
+    """The page shown when the server runs as many dashboards as it may: wait and retry (it reloads itself)."""
+    return (
+        STYLESHEET + '<div class="analytics-page"><div class="analytics-notice busy" data-state="busy">'
+        "<h2>Busy, retry in a moment</h2>"
+        "<p>This dashboard server is showing as many dashboards as it can right now. "
+        f"This page tries again by itself in {int(retry_seconds)} seconds.</p></div></div>"
+    )
+
+
+def server_problem_html(title: str, text: str) -> str:
+    """A short page for a request the server cannot serve (unknown dashboard, server not set up)."""
+    return (
+        STYLESHEET + '<div class="analytics-page"><div class="analytics-notice" data-state="unavailable">'
+        f"<h2>{html.escape(title)}</h2><p>{html.escape(text)}</p></div></div>"
     )

@@ -3,90 +3,98 @@
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
-from typing import Any, Literal
+from collections.abc import Callable
 
 import ipywidgets as widgets
 
-from analytics.widgets.format import change_ratio, format_change, format_value
+from analytics.formatting import format_value
+from analytics.kpis import Kpi
 
-__all__ = ["Kpi", "KpiCard", "KpiRow"]
+__all__ = ["KpiCard", "KpiRow", "kpi_card_html"]
 
 
-@dataclass(frozen=True)
-class Kpi:
-    """One key figure for a period and the same figure for the period before.
+def kpi_card_html(kpi: Kpi, sparkline_svg: str = "", *, definition: str | None = None) -> str:
+    """A KPI card's HTML; ``data-*`` attributes carry the raw values so tests can compare exactly.
 
-    ``better`` says which direction is good news (churn going ``down`` is green).
+    Without a previous value (no earlier period, or none comparable) the card says so instead of a change.
     """
-
-    name: str
-    label: str
-    value: Any
-    previous: Any = None
-    unit: str = "count"
-    currency: str = "usd"
-    better: Literal["up", "down"] = "up"
-
-    @property
-    def text(self) -> str:
-        """The value as shown (see :func:`~analytics.widgets.format.format_value`)."""
-        return format_value(self.value, self.unit, self.currency)
-
-    @property
-    def change_text(self) -> str:
-        """The change versus the previous period as shown."""
-        return format_change(self.value, self.previous, self.unit)
-
-    @property
-    def direction(self) -> Literal["up", "down", "flat"]:
-        ratio = change_ratio(self.value, self.previous)
-        if self.unit in ("percent", "percent_points") and self.value is not None and self.previous is not None:
-            ratio = float(self.value) - float(self.previous)
-        if ratio is None or abs(ratio) < 1e-12:
-            return "flat"
-        return "up" if ratio > 0 else "down"
-
-    def to_html(self, sparkline_svg: str = "") -> str:
-        """The card's HTML; ``data-*`` attributes carry the raw values so tests can compare exactly."""
-        direction = self.direction
-        good = "flat" if direction == "flat" else ("up" if (direction == self.better) else "down")
-        arrow = {"up": "▲", "down": "▼", "flat": "■"}[direction]
-        previous = format_value(self.previous, self.unit, self.currency)
-        return (
-            f'<div class="analytics-kpi" data-kpi="{html.escape(self.name)}"'
-            f' data-value="{html.escape(str(self.value))}"'
-            f' data-previous="{html.escape(str(self.previous))}" data-unit="{html.escape(self.unit)}">'
-            f'<div class="label">{html.escape(self.label)}</div>'
-            f'<div class="value">{html.escape(self.text)}</div>'
-            f'<div class="change {good}">{arrow} {html.escape(self.change_text)}'
+    direction = kpi.direction
+    good = "flat" if direction == "flat" else ("up" if (direction == kpi.better) else "down")
+    arrow = {"up": "▲", "down": "▼", "flat": "■"}[direction]
+    if not kpi.compare:
+        change = ""
+    elif kpi.previous is None:
+        change = '<div class="change flat">no earlier period to compare</div>'
+    else:
+        previous = format_value(kpi.previous, kpi.unit, kpi.currency)
+        change = (
+            f'<div class="change {good}">{arrow} {html.escape(kpi.change_text)}'
             f' <span class="previous">vs {html.escape(previous)} previous period</span></div>'
-            f"{sparkline_svg}</div>"
         )
+    return (
+        f'<div class="analytics-kpi" data-kpi="{html.escape(kpi.name)}" data-state="ready"'
+        f' data-value="{html.escape(str(kpi.value))}"'
+        f' data-previous="{html.escape(str(kpi.previous))}" data-unit="{html.escape(kpi.unit)}">'
+        f'<div class="label">{html.escape(kpi.label)}{_info(definition)}</div>'
+        f'<div class="value">{html.escape(kpi.text)}</div>'
+        f"{change}{sparkline_svg}</div>"
+    )
 
 
-class KpiCard(widgets.HTML):
-    """A card showing one :class:`Kpi`; starts in a loading state."""
+def _info(definition: str | None) -> str:
+    if not definition:
+        return ""
+    text = html.escape(definition, quote=True)
+    return f' <span class="analytics-info" title="{text}" data-definition="{text}">i</span>'
 
-    def __init__(self, name: str, label: str) -> None:
-        super().__init__()
+
+class KpiCard(widgets.VBox):
+    """A card showing one :class:`Kpi` (starts in a loading state); its ⓘ shows the definition on hover and, when
+    the number can be drilled into, a button opens the rows behind it."""
+
+    def __init__(self, name: str, label: str, *, definition: str | None = None, drillable: bool = False) -> None:
         self.name = name
         self.label = label
+        self.definition = definition
+        self.card = widgets.HTML()
+        self.button = widgets.Button(
+            description="Rows behind this number",
+            tooltip=f"Show the rows behind {label}",
+            layout=widgets.Layout(display="none" if not drillable else None, width="auto"),
+        )
+        self.button.add_class("analytics-kpi-drill")
+        self.drillable = drillable
+        self._callbacks: list[Callable[[KpiCard], None]] = []
+        self.button.on_click(lambda _b: [callback(self) for callback in self._callbacks])
+        super().__init__([self.card, self.button])
+        self.add_class("analytics-kpi-card")
         self.loading()
 
+    @property
+    def value(self) -> str:
+        """The card's HTML (what a test reads)."""
+        return str(self.card.value)
+
+    def on_drill(self, callback: Callable[[KpiCard], None]) -> None:
+        self._callbacks.append(callback)
+
     def loading(self) -> None:
-        self.value = (
+        self.button.disabled = True
+        self.card.value = (
             f'<div class="analytics-kpi" data-kpi="{html.escape(self.name)}" data-state="loading">'
-            f'<div class="label">{html.escape(self.label)}</div><div class="value">…</div></div>'
+            f'<div class="label">{html.escape(self.label)}{_info(self.definition)}</div>'
+            '<div class="value analytics-skeleton">…</div></div>'
         )
 
     def show(self, kpi: Kpi, sparkline_svg: str = "") -> None:
-        self.value = kpi.to_html(sparkline_svg)
+        self.card.value = kpi_card_html(kpi, sparkline_svg, definition=self.definition)
+        self.button.disabled = False
 
     def unavailable(self, message: str) -> None:
-        self.value = (
+        self.button.disabled = True
+        self.card.value = (
             f'<div class="analytics-kpi" data-kpi="{html.escape(self.name)}" data-state="empty">'
-            f'<div class="label">{html.escape(self.label)}</div><div class="value">–</div>'
+            f'<div class="label">{html.escape(self.label)}{_info(self.definition)}</div><div class="value">–</div>'
             f'<div class="previous">{html.escape(message)}</div></div>'
         )
 

@@ -20,8 +20,32 @@ STYLESHEET = """
 .analytics-kpi .change.up { color: #2e9d5b; } .analytics-kpi .change.down { color: #d1495b; }
 .analytics-kpi .change.flat { color: #616e7c; }
 .analytics-kpi .previous { color: #9aa5b1; font-size: 12px; }
-.analytics-chart { border: 1px solid #e4e7eb; border-radius: 8px; padding: 8px; background: #fff; min-height: 60px; }
-.analytics-chart svg { max-width: 100%; height: auto; }
+.analytics-row { width: 100%; }
+.analytics-row > .widget-box, .analytics-row > .widget-vbox { flex: 1 1 420px; min-width: 320px; margin: 0 6px 8px 0; }
+.analytics-chart { border: 1px solid #e4e7eb; border-radius: 8px; padding: 8px; background: #fff; min-height: 60px;
+  box-sizing: border-box; }
+.analytics-chart-canvas, .analytics-chart-canvas > * { width: 100%; }
+.analytics-chart-canvas .vega-embed { width: 100%; }
+.analytics-panel-head { font-size: 14px; margin: 0 0 4px 2px; }
+.analytics-hint { color: #9aa5b1; font-size: 12px; margin-left: 8px; font-weight: normal; }
+.analytics-info { display: inline-block; width: 14px; height: 14px; line-height: 14px; border-radius: 7px;
+  background: #e8eef7; color: #3b6fb6; cursor: help; font: italic bold 11px Georgia, serif; text-align: center;
+  text-transform: none; margin-left: 4px; vertical-align: middle; }
+.analytics-note { color: #8a5a00; background: #fff8e6; border-radius: 4px; padding: 4px 8px; font-size: 12px;
+  margin-top: 4px; }
+.analytics-skeleton { background: linear-gradient(90deg, #f3f4f6 25%, #e9ecef 37%, #f3f4f6 63%);
+  background-size: 400% 100%; animation: analytics-shimmer 1.4s ease infinite; border-radius: 6px; min-height: 120px; }
+@keyframes analytics-shimmer { 0% { background-position: 100% 50%; } 100% { background-position: 0 50%; } }
+.analytics-kpi-card { margin: 0 8px 8px 0; }
+.analytics-kpi-card .analytics-kpi .value.analytics-skeleton { min-height: 30px; min-width: 90px; }
+.analytics-kpi-drill { font-size: 11px !important; height: 24px !important; }
+.analytics-download a { font-size: 12px; color: #3b6fb6; }
+.analytics-drill { border-left: 3px solid #3b6fb6; background: #f8fafc; padding: 8px 12px; margin: 0 6px 10px 0; }
+.analytics-grid { gap: 0; font-size: 13px; }
+.analytics-grid .analytics-cell { border-bottom: 1px solid #e4e7eb; padding: 2px 8px; margin: 0; }
+.analytics-row-link { background: none !important; color: #3b6fb6 !important; text-align: left !important;
+  box-shadow: none !important; text-decoration: underline; padding: 0 8px !important; }
+.analytics-problem { color: #b42318; font-size: 13px; padding: 2px 4px; }
 .analytics-state { color: #616e7c; padding: 24px 12px; text-align: center; font-size: 14px; }
 .analytics-state.error { color: #b42318; }
 .analytics-loading { color: #3b6fb6; font-size: 13px; padding: 4px 0; }
@@ -29,7 +53,9 @@ STYLESHEET = """
   max-width: 640px; }
 .analytics-notice h2 { margin-top: 0; }
 .analytics-table table { border-collapse: collapse; font-size: 13px; }
-.analytics-table th, .analytics-table td { border-bottom: 1px solid #e4e7eb; padding: 4px 10px; text-align: right; }
-.analytics-table th:first-child, .analytics-table td:first-child { text-align: left; }
+.analytics-table th, .analytics-table td { border-bottom: 1px solid #e4e7eb; padding: 4px 10px; vertical-align: top; }
+.analytics-table .num { text-align: right; white-space: nowrap; }
+.analytics-table .text { text-align: left; }
+.analytics-table { overflow-x: auto; }
 </style>
 """

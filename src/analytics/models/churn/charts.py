@@ -17,6 +17,7 @@ from analytics.store.money import CURRENCY_EXPONENTS
 
 __all__ = [
     "RISK_COLORS",
+    "at_risk_bars",
     "backtest_comparison",
     "calibration",
     "factor_counts",
@@ -56,10 +57,63 @@ def risk_distribution(
                 scale=alt.Scale(domain=list(RISK_COLORS), range=list(RISK_COLORS.values())),
                 legend=None,
             ),
-            tooltip=["risk_level:N", "members:Q"],
+            tooltip=[alt.Tooltip("risk_level:N", title="Risk level"), alt.Tooltip("members:Q", title="Paying members")],
         )
     )
     return _style(chart, title, width, height)
+
+
+def at_risk_bars(
+    scores: pd.DataFrame,
+    *,
+    top: int = 25,
+    title: str = "Members most at risk",
+    width: int = WIDTH,
+    height: int | None = None,
+) -> alt.Chart:
+    """The ``top`` riskiest members as bars of churn probability, coloured by risk level; the tooltip says why
+    (their top factors) and what to do (the recommended actions). ``member_id`` is in the data for a selection."""
+    chosen = scores[scores["risk_level"] != "low"].head(top)
+
+    def join(items: Any) -> str:
+        return "; ".join(str(item.get("text", item)) for item in (items or []))
+
+    frame = pd.DataFrame(
+        {
+            "member_id": chosen["member_id"].astype(str).to_numpy(),
+            "member": chosen["member"].astype(str).to_numpy(),
+            "probability": chosen["probability"].astype(float).to_numpy(),
+            "risk_level": chosen["risk_level"].astype(str).to_numpy(),
+            "why": [join(f) for f in chosen["factors"]],
+            "what_to_do": [join(a) for a in chosen["actions"]],
+        }
+    )
+    chart = (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            y=alt.Y("member:N", sort=list(frame["member"]), title=None, axis=alt.Axis(labelLimit=160)),
+            x=alt.X(
+                "probability:Q",
+                title="Churn probability (30 days)",
+                axis=alt.Axis(format="%"),
+                scale=alt.Scale(domain=[0, 1]),
+            ),
+            color=alt.Color(
+                "risk_level:N",
+                title="Risk",
+                scale=alt.Scale(domain=list(RISK_COLORS), range=list(RISK_COLORS.values())),
+            ),
+            tooltip=[
+                alt.Tooltip("member:N", title="Member"),
+                alt.Tooltip("risk_level:N", title="Risk"),
+                alt.Tooltip("probability:Q", title="Churn probability", format=".0%"),
+                alt.Tooltip("why:N", title="Why"),
+                alt.Tooltip("what_to_do:N", title="What to do"),
+            ],
+        )
+    )
+    return _style(chart, title, width, height or max(120, 18 * len(frame)))
 
 
 def factor_counts(
@@ -74,14 +128,19 @@ def factor_counts(
     at_risk = scores[scores["risk_level"] != "low"]
     names = [f["feature"] for factors in at_risk["factors"] for f in (factors or [])]
     counts = pd.Series(names, dtype=str).value_counts().head(top)
-    frame = pd.DataFrame({"factor": counts.index.str.replace("_", " "), "members": counts.to_numpy()})
+    frame = pd.DataFrame(
+        {"feature": counts.index, "factor": counts.index.str.replace("_", " "), "members": counts.to_numpy()}
+    )
     chart = (
         alt.Chart(frame)
         .mark_bar(color="#3b6fb6")
         .encode(
             y=alt.Y("factor:N", sort="-x", title=None),
             x=alt.X("members:Q", title="Members at risk with this factor"),
-            tooltip=["factor:N", "members:Q"],
+            tooltip=[
+                alt.Tooltip("factor:N", title="Factor"),
+                alt.Tooltip("members:Q", title="Members at risk with it"),
+            ],
         )
     )
     return _style(chart, title, width, height)
@@ -156,7 +215,11 @@ def retention_projection(
             y=alt.Y("share:Q", title="Still paying", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
             color=alt.Color("curve:N", scale=alt.Scale(range=["#3b6fb6", "#e0a030"]), title=None),
             strokeDash=alt.StrokeDash("curve:N", legend=None),
-            tooltip=["period:Q", "curve:N", alt.Tooltip("share:Q", format=".1%")],
+            tooltip=[
+                alt.Tooltip("period:Q", title="30-day periods since first payment"),
+                alt.Tooltip("curve:N", title="Curve"),
+                alt.Tooltip("share:Q", title="Still paying", format=".1%"),
+            ],
         )
     )
     return _style(chart, title, width, height)
@@ -170,14 +233,19 @@ def revenue_forecast(
     width: int = WIDTH,
     height: int = HEIGHT,
 ) -> alt.LayerChart:
-    """Expected revenue per 30-day month (existing members + new business) with its interval, in major units."""
-    months = forecast[forecast["month"] > 0]
+    """MRR now and the expected recurring revenue per next 30-day month (existing members + new business) with its
+    90 % interval, in major units of ``currency``."""
+    months = forecast[forecast["month"] >= 0]
     cur = currency or (str(months["currency"].iloc[0]) if len(months) else "usd")
     months = months[months["currency"] == cur].copy()
     scale = 10 ** CURRENCY_EXPONENTS.get(cur, 2)
     for col in ("existing_minor", "new_minor", "low_minor", "high_minor", "expected_minor"):
         months[col.replace("_minor", "")] = months[col] / scale
-    months["label"] = "Month " + months["month"].astype(str)
+    ends = months["end"] if "end" in months else [None] * len(months)
+    months["label"] = [
+        "Now (MRR)" if m == 0 else (f"Month {m} (to {pd.Timestamp(end):%d %b})" if end is not None else f"Month {m}")
+        for m, end in zip(months["month"], ends, strict=True)
+    ]
     months = months[["label", "existing", "new", "low", "high", "expected"]]
     parts = months.melt(id_vars=["label"], value_vars=["existing", "new"], var_name="source", value_name="revenue")
     fmt = "$,.0f" if cur == "usd" else ",.0f"
@@ -189,7 +257,11 @@ def revenue_forecast(
             y=alt.Y("revenue:Q", title=f"Revenue ({cur.upper()})", axis=alt.Axis(format=fmt)),
             color=alt.Color("source:N", scale=alt.Scale(range=["#3b6fb6", "#2e9d5b"]), title=None),
             order=alt.Order("source:N", sort="ascending"),  # existing members at the bottom
-            tooltip=["label:N", "source:N", alt.Tooltip("revenue:Q", format=fmt)],
+            tooltip=[
+                alt.Tooltip("label:N", title="Month"),
+                alt.Tooltip("source:N", title="From"),
+                alt.Tooltip("revenue:Q", title=f"Revenue ({cur.upper()})", format=fmt),
+            ],
         )
     )
     interval = (

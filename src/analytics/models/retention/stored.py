@@ -151,8 +151,8 @@ def _forecast_notes(
     converted: list[str],
     params: RetentionParameters,
 ) -> list[str]:
+    from analytics.formatting import format_money
     from analytics.store.money import CURRENCY_EXPONENTS
-    from analytics.widgets.format import format_money
 
     day = as_of - timedelta(days=1)
     now = forecast[forecast["month"] == 0]
