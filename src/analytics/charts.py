@@ -106,11 +106,13 @@ def line(
     color: str | None = None,
     complete: str | None = None,
     period_title: str = "Period starting",
+    tooltip_format: str | None = None,
     width: int = WIDTH,
     height: int = HEIGHT,
 ) -> alt.Chart:
     """A time series line with points (``x`` temporal, ``y`` quantitative; ``color`` splits into series); the
-    tooltip gives the period (``period_title``) and the value with its unit (``y_title``).
+    tooltip gives the period (``period_title``) and the value with its unit (``y_title``), written with
+    ``tooltip_format`` (default the axis' ``y_format``: exact cents in the tooltip, round numbers on the axis).
 
     ``complete`` names a boolean column that is False for periods still in progress (snapshots' ``complete``):
     those points are drawn hollow and their tooltip says "to date", so a half-finished week does not read as a drop.
@@ -121,7 +123,7 @@ def line(
         "y": alt.Y(f"{y}:Q", title=value_title, axis=alt.Axis(format=y_format)),
         "tooltip": [
             alt.Tooltip(f"{x}:T", title=period_title, format="%d %b %Y"),
-            alt.Tooltip(f"{y}:Q", title=value_title, format=y_format),
+            alt.Tooltip(f"{y}:Q", title=value_title, format=tooltip_format or y_format),
         ],
     }
     if color:

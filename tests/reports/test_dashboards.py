@@ -146,6 +146,8 @@ def test_dashboard_renders_every_panel_with_the_librarys_numbers(
             chart = head.get_attribute("data-chart")
             assert head.get_attribute("data-state") == "ready", chart
             assert panel(page, str(chart)).locator("svg.marks").count() == 1, chart
+            width = float(panel(page, str(chart)).locator("svg.marks").get_attribute("width") or 0)
+            assert width > 200, f"{chart} is drawn {width} px wide"  # it uses the width of its panel
             assert panel(page, str(chart)).locator("a.analytics-csv").count() == 1, f"{chart} has no CSV download"
             assert head.locator(".analytics-info").get_attribute("title"), f"{chart} has no definition"
         assert page.locator(".analytics-table[data-state=ready]").count() == page.locator(".analytics-table").count()

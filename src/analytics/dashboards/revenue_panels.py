@@ -93,7 +93,8 @@ def mrr_chart(dashboard: Dashboard) -> ChartPanel:
             y="mrr",
             title="MRR",
             y_title=f"MRR ({currency.upper()})",
-            y_format="$,.2f" if currency == "usd" else ",.2f",
+            y_format="$,.0f" if currency == "usd" else ",.0f",
+            tooltip_format="$,.2f" if currency == "usd" else ",.2f",
             complete="complete",
             period_title=f"{f.grain.capitalize()} starting (MRR at its end)",
         )

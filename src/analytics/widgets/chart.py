@@ -62,7 +62,10 @@ class ChartView(widgets.VBox):
     def _message(self, state: str, text: str) -> None:
         self._head(state)
         self.message.value = f'<div class="analytics-state {state}">{html.escape(text)}</div>'
-        self._chart_box.layout.display = "none"
+        # Hidden but still laid out: a chart drawn into a box with display:none would measure its container as
+        # 0 pixels wide ("container" width) and stay 0 wide.
+        self._chart_box.layout.visibility = "hidden"
+        self._chart_box.layout.height = "0px"
         self.notes.value = ""
         self.download.set(None, "")
 
@@ -81,9 +84,10 @@ class ChartView(widgets.VBox):
 
     def show(self, chart: Any, notes: Sequence[str] = ()) -> Any:
         """Draw the altair ``chart`` in the browser (replacing whatever was shown); returns the chart widget."""
-        self.chart.chart = chart
+        self._chart_box.layout.height = None
+        self._chart_box.layout.visibility = "visible"
         self.message.value = ""
-        self._chart_box.layout.display = None
+        self.chart.chart = chart
         self.notes.value = "".join(f'<div class="analytics-note">{html.escape(n)}</div>' for n in notes)
         self._head("ready")
         return self.chart

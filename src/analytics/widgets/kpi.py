@@ -58,7 +58,7 @@ class KpiCard(widgets.VBox):
         self.definition = definition
         self.card = widgets.HTML()
         self.button = widgets.Button(
-            description="Rows behind this number",
+            description="See the rows behind it ›",
             tooltip=f"Show the rows behind {label}",
             layout=widgets.Layout(display="none" if not drillable else None, width="auto"),
         )

@@ -38,7 +38,12 @@ STYLESHEET = """
 @keyframes analytics-shimmer { 0% { background-position: 100% 50%; } 100% { background-position: 0 50%; } }
 .analytics-kpi-card { margin: 0 8px 8px 0; }
 .analytics-kpi-card .analytics-kpi .value.analytics-skeleton { min-height: 30px; min-width: 90px; }
-.analytics-kpi-drill { font-size: 11px !important; height: 24px !important; }
+.analytics-kpi-card { border: 1px solid #e4e7eb; border-radius: 8px; background: #fff; }
+.analytics-kpi-card .analytics-kpi { border: none; }
+.analytics-kpi-drill { font-size: 12px !important; height: 24px !important; background: transparent !important;
+  color: #3b6fb6 !important; box-shadow: none !important; text-align: left !important;
+  padding: 0 14px 6px 14px !important; margin: 0 !important; }
+.analytics-kpi-drill:hover { text-decoration: underline; }
 .analytics-download a { font-size: 12px; color: #3b6fb6; }
 .analytics-drill { border-left: 3px solid #3b6fb6; background: #f8fafc; padding: 8px 12px; margin: 0 6px 10px 0; }
 .analytics-grid { gap: 0; font-size: 13px; }
