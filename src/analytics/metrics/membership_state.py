@@ -207,37 +207,25 @@ def members_with_access(account_id: str, at: datetime, dialect: str) -> sa.Selec
 
     A membership's state comes from its history, never from the current-state columns of ``memberships`` or
     ``members`` (those would tell the future of a past ``at``); a member without any status history has no access.
-    The last change is found as ``max(changed_at)`` per membership joined back on the history's
-    (account, membership, changed_at) index, which every engine answers faster than a ``row_number()`` window
-    (SQLite: 0.08 s against 0.11–0.16 s on the 23,600 rows of the medium demo).
+    The last change per membership is the first row of a ``row_number()`` window in (``changed_at``, id) order,
+    descending: one sort of the account's history, whatever the planner knows of the tables. (An earlier form
+    joined ``max(changed_at)`` back on the history and checked ties with a correlated ``NOT EXISTS``; without
+    planner statistics SQLite ran that check as a range scan of the primary key for every row, quadratic in the
+    history: 0.24 s for the 2,449 changes of the small demo, against 0.01 s for the window.)
     """
-    c = membership_status_changes.alias("c")
-    last = (
-        sa.select(c.c.membership_id, sa.func.max(c.c.changed_at).label("last_at"))
-        .where(c.c.account_id == account_id, c.c.changed_at < at)
-        .group_by(c.c.membership_id)
-        .subquery("last_change")
-    )
-    row = membership_status_changes.alias("row")
-    tied = membership_status_changes.alias("tied")
-    later_tie = (
-        sa.select(sa.literal(1))
-        .where(
-            tied.c.account_id == account_id,
-            tied.c.membership_id == row.c.membership_id,
-            tied.c.changed_at == row.c.changed_at,
-            sort_key(tied.c.id, dialect) > sort_key(row.c.id, dialect),
+    c = membership_status_changes
+    ranked = (
+        sa.select(
+            c.c.member_id,
+            c.c.status,
+            sa.func.row_number()
+            .over(partition_by=c.c.membership_id, order_by=(c.c.changed_at.desc(), sort_key(c.c.id, dialect).desc()))
+            .label("rn"),
         )
-        .exists()
+        .where(c.c.account_id == account_id, c.c.changed_at < at)
+        .subquery("ranked")
     )
-    on_last = sa.and_(
-        row.c.account_id == account_id, row.c.membership_id == last.c.membership_id, row.c.changed_at == last.c.last_at
-    )
-    return (
-        sa.select(row.c.member_id)
-        .select_from(last.join(row, on_last))
-        .where(row.c.status.in_(ACCESS_STATUSES), sa.not_(later_tie))
-    )
+    return sa.select(ranked.c.member_id).where(ranked.c.rn == 1, ranked.c.status.in_(ACCESS_STATUSES))
 
 
 def _key_expressions(scope: StateScope, c: Any, m: Any, p: Any) -> dict[str, ColumnElement[Any]]:

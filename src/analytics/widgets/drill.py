@@ -76,8 +76,8 @@ class DrillArea(widgets.VBox):
     def __init__(self, sections: int = 0) -> None:
         self.body = widgets.HTML()
         self.download = DownloadLink("Download all rows (CSV)")
-        self.close = widgets.Button(description="Close", layout=widgets.Layout(width="90px"))
-        self.close.on_click(lambda _b: self.hide())
+        self.close_button = widgets.Button(description="Close", layout=widgets.Layout(width="90px"))
+        self.close_button.on_click(lambda _b: self.hide())
         # Section widgets exist from the start (a widget created after the page is shown can be missed by it).
         self.section_bodies = [widgets.HTML() for _ in range(sections)]
         self.section_downloads = [DownloadLink("Download CSV") for _ in range(sections)]
@@ -85,7 +85,7 @@ class DrillArea(widgets.VBox):
         for body, download in zip(self.section_bodies, self.section_downloads, strict=True):
             extra += [body, download]
         super().__init__(
-            [self.body, widgets.HBox([self.download, self.close]), *extra], layout=widgets.Layout(display="none")
+            [self.body, widgets.HBox([self.download, self.close_button]), *extra], layout=widgets.Layout(display="none")
         )
         self.add_class("analytics-drill")
         self.state = "hidden"
